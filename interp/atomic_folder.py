@@ -1,0 +1,35 @@
+"""Builds a cache folder atomically: contents go to a temporary sibling that is renamed into place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+COMPLETE_MARKER = ".complete"
+
+
+def is_complete(folder: Path) -> bool:
+    """True when ``folder`` was fully built (its completion marker exists)."""
+    return (folder / COMPLETE_MARKER).is_file()
+
+
+def build_folder_atomically(folder: Path, build: Callable[[Path], None]) -> Path:
+    """Run ``build(tmp)`` into a temporary folder and move it to ``folder``; an interrupted build leaves no
+    half-written ``folder`` behind, so a later call simply builds again."""
+    if is_complete(folder):
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        build(staging)
+        (staging / COMPLETE_MARKER).write_text("ok\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return folder

@@ -1,0 +1,64 @@
+"""Greedy answer generation: decodes a short answer per prompt and keeps the first step's raw logits, so one
+call yields both the parsed answer and the yes-minus-no margin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+from interp.handle import ModelHandle
+from interp.prompts import PromptInput, PromptTemplate, encode_prompts
+
+
+@dataclass(frozen=True)
+class GreedyAnswers:
+    """Generated answer texts (cut at the template's terminator) and the first decoding step's logits."""
+
+    texts: list[str]
+    first_step_logits: Float[Tensor, "batch vocab"]
+
+
+def stop_token_ids(handle: ModelHandle) -> list[int]:
+    """End-of-sequence ids: ``<eos>`` and, where the vocabulary has it, Gemma's ``<end_of_turn>``."""
+    ids = [int(handle.tokenizer.eos_token_id)] if handle.tokenizer.eos_token_id is not None else []
+    end_of_turn = handle.tokenizer.convert_tokens_to_ids("<end_of_turn>")
+    if isinstance(end_of_turn, int) and end_of_turn != handle.tokenizer.unk_token_id:
+        ids.append(end_of_turn)
+    return ids
+
+
+def _cut(text: str, terminator: str | None) -> str:
+    text = text.lstrip()
+    if terminator is not None and terminator in text:
+        text = text[: text.index(terminator)]
+    return text.strip()
+
+
+def generate_answers(
+    handle: ModelHandle,
+    prompts: Sequence[PromptInput],
+    template: PromptTemplate,
+    max_new_tokens: int = 8,
+) -> GreedyAnswers:
+    """Greedy-decode up to ``max_new_tokens`` for one batch of prompts."""
+    inputs = encode_prompts(handle, prompts, template)
+    inputs.pop("position_ids")  # generate derives positions from the attention mask itself
+    prompt_length = inputs["input_ids"].shape[1]
+    with torch.inference_mode():
+        output = handle.model.generate(  # type: ignore[operator]
+            **inputs,
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=stop_token_ids(handle),
+            pad_token_id=handle.tokenizer.pad_token_id,
+            output_logits=True,
+            return_dict_in_generate=True,
+        )
+    new_tokens = output.sequences[:, prompt_length:]
+    decoded = handle.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+    texts = [_cut(text, template.answer_terminator) for text in decoded]
+    return GreedyAnswers(texts=texts, first_step_logits=output.logits[0].float())

@@ -1,0 +1,1 @@
+"""saes package."""
