@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experiments.model_options import ModelOptions
-from experiments.provenance import collect_provenance, write_provenance
 from interp.forward import PromptScore, score_prompts
 from interp.loading import load_model
 from interp.prompts import PromptInput
+from interp.provenance import collect_provenance, write_provenance
 
 DEMO_PAIRS: tuple[tuple[str, str], ...] = (
     ("Is there a pleural effusion?", "Any fluid collecting around the lungs here?"),

@@ -10,6 +10,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts
 
@@ -38,14 +39,23 @@ def _cut(text: str, terminator: str | None) -> str:
     return text.strip()
 
 
+def _one_token_answers(handle: ModelHandle, inputs: dict[str, Tensor]) -> GreedyAnswers:
+    logits = last_position_logits(handle, inputs).float()
+    texts = handle.tokenizer.batch_decode(logits.argmax(dim=-1)[:, None], skip_special_tokens=True)
+    return GreedyAnswers(texts=[text.strip() for text in texts], first_step_logits=logits)
+
+
 def generate_answers(
     handle: ModelHandle,
     prompts: Sequence[PromptInput],
     template: PromptTemplate,
     max_new_tokens: int = 8,
 ) -> GreedyAnswers:
-    """Greedy-decode up to ``max_new_tokens`` for one batch of prompts."""
+    """Greedy-decode up to ``max_new_tokens`` for one batch of prompts. One token (enough for a few-shot
+    prompt whose examples answer in one word) is a single forward pass, without ``generate``."""
     inputs = encode_prompts(handle, prompts, template)
+    if max_new_tokens == 1:
+        return _one_token_answers(handle, inputs)
     inputs.pop("position_ids")  # generate derives positions from the attention mask itself
     prompt_length = inputs["input_ids"].shape[1]
     with torch.inference_mode():

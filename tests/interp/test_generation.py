@@ -35,3 +35,11 @@ def test_stop_tokens_include_end_of_turn(demo_handle: ModelHandle) -> None:
     ids = stop_token_ids(demo_handle)
     assert demo_handle.tokenizer.convert_tokens_to_ids("<end_of_turn>") in ids
     assert demo_handle.tokenizer.eos_token_id in ids
+
+
+def test_one_token_path_equals_generate(demo_handle: ModelHandle) -> None:
+    prompts = [PromptInput(q) for q in QUESTIONS]
+    fast = generate_answers(demo_handle, prompts, FEW_SHOT_TEMPLATE, max_new_tokens=1)
+    generated = generate_answers(demo_handle, prompts, FEW_SHOT_TEMPLATE, max_new_tokens=2)
+    assert [text.split()[0] for text in generated.texts] == fast.texts
+    assert (fast.first_step_logits - generated.first_step_logits).abs().max() < 1e-3

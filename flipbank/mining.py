@@ -1,0 +1,167 @@
+"""Runs a model over questions × paraphrases × image conditions and stores one ``MiningRow`` per prompt,
+batched, with a progress bar, resumable after an interruption and stamped with provenance."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image
+from tqdm.auto import tqdm
+
+from flipbank.mining_plan import (
+    MiningJob,
+    MiningSettings,
+    blank_reference,
+    plan_jobs,
+    run_fingerprint,
+)
+from flipbank.mining_store import MiningStore
+from flipbank.records import MiningRow, QuestionRecord
+from interp.answers import parse_answer
+from interp.forward import PromptScore, scores_from_logits
+from interp.generation import generate_answers
+from interp.handle import ModelHandle
+from interp.images import BlankKind, ImageCondition, blank_image, load_image
+from interp.prompts import PromptInput, PromptTemplate
+from interp.provenance import collect_provenance, write_provenance
+
+ImageLoader = Callable[[str], Image.Image]
+
+
+class NonFiniteMarginError(FloatingPointError):
+    """Raised when a prompt's logits are NaN or infinite; names the offending prompt."""
+
+
+@dataclass(frozen=True)
+class MiningResult:
+    """Where a finished run's rows are, and how many were computed now versus found on disk."""
+
+    rows_path: Path
+    computed: int
+    reused: int
+
+
+def default_image_loader(blank_kind: BlankKind, seed: int) -> ImageLoader:
+    """Loads image files by path and renders ``blank:<kind>`` references; caches each image once."""
+
+    @lru_cache(maxsize=512)
+    def load(reference: str) -> Image.Image:
+        if reference == blank_reference(blank_kind):
+            return blank_image(blank_kind, seed=seed)
+        return load_image(reference)
+
+    return load
+
+
+def _prompt(job: MiningJob, load: ImageLoader) -> PromptInput:
+    return PromptInput(job.text, None if job.image is None else load(job.image))
+
+
+def _row(job: MiningJob, answer: str, score: PromptScore) -> MiningRow:
+    if not (math.isfinite(score.margin) and math.isfinite(score.p_yes) and math.isfinite(score.p_no)):
+        raise NonFiniteMarginError(
+            f"non-finite margin {score.margin} for question {job.question.question_id!r} "
+            f"variant {job.variant_index} ({job.condition.value}): {job.text!r}"
+        )
+    parsed = parse_answer(answer)
+    question = job.question
+    return MiningRow(
+        question_id=question.question_id,
+        variant_index=job.variant_index,
+        prompt_text=job.text,
+        phenomenon=None if job.variant_index == 0 else question.paraphrases[job.variant_index - 1].phenomenon,
+        image_condition=job.condition.value,
+        image=job.image,
+        ground_truth=question.answer,
+        finding=question.finding,
+        question_type=question.question_type,
+        answer_text=answer,
+        parsed_answer=None if parsed.label is None else parsed.label.value,
+        exclusion_reason=None if parsed.exclusion is None else parsed.exclusion.value,
+        margin=score.margin,
+        p_yes=min(score.p_yes, 1.0),
+        p_no=min(score.p_no, 1.0),
+    )
+
+
+def mine_batch(
+    handle: ModelHandle,
+    jobs: Sequence[MiningJob],
+    template: PromptTemplate,
+    settings: MiningSettings,
+    load: ImageLoader,
+) -> list[MiningRow]:
+    """Answer and score one batch of jobs (all of one image condition)."""
+    prompts = [_prompt(job, load) for job in jobs]
+    answers = generate_answers(handle, prompts, template, max_new_tokens=settings.max_new_tokens)
+    scores = scores_from_logits(handle, answers.first_step_logits, template)
+    return [_row(job, text, score) for job, text, score in zip(jobs, answers.texts, scores, strict=True)]
+
+
+def _batches(jobs: Sequence[MiningJob], batch_size: int) -> Iterator[list[MiningJob]]:
+    batch: list[MiningJob] = []
+    for job in jobs:
+        if batch and (len(batch) == batch_size or batch[0].condition != job.condition):
+            yield batch
+            batch = []
+        batch.append(job)
+    if batch:
+        yield batch
+
+
+def _check_conditions(handle: ModelHandle, settings: MiningSettings) -> None:
+    needs_images = [c for c in settings.image_conditions if c != ImageCondition.NONE]
+    if needs_images and not handle.accepts_images:
+        names = ", ".join(c.value for c in needs_images)
+        raise ValueError(
+            f"model {handle.spec!r} is text-only; image conditions {names} need a multimodal model"
+        )
+
+
+def mine(
+    handle: ModelHandle,
+    questions: Sequence[QuestionRecord],
+    template: PromptTemplate,
+    settings: MiningSettings,
+    output: Path,
+    load: ImageLoader | None = None,
+    progress: bool = True,
+) -> MiningResult:
+    """Mine every job of ``settings``' shard into ``output``; rows already there are kept, not recomputed.
+    A folder made with a different configuration is refused."""
+    _check_conditions(handle, settings)
+    fingerprint = run_fingerprint(handle.spec, template.describe(), questions, settings)
+    store = MiningStore(output, fingerprint).open()
+    done = store.done_keys()
+    pending = [job for job in plan_jobs(questions, settings) if job.key not in done]
+    load = load or default_image_loader(settings.blank_kind, settings.seed)
+    buffer: list[MiningRow] = []
+    bar = tqdm(total=len(pending), desc="mining", unit="prompt", disable=not progress)
+    for batch in _batches(pending, settings.batch_size):
+        buffer.extend(mine_batch(handle, batch, template, settings, load))
+        bar.update(len(batch))
+        if len(buffer) >= settings.rows_per_part:
+            store.write_part(buffer)
+            buffer = []
+    if buffer:
+        store.write_part(buffer)
+    bar.close()
+    provenance = collect_provenance(
+        model_spec=handle.spec,
+        model_revision=handle.revision,
+        device=str(handle.device),
+        dtype=str(handle.dtype).removeprefix("torch."),
+        prompt_template=template.describe(),
+        seed=settings.seed,
+        settings={
+            "max_new_tokens": settings.max_new_tokens,
+            "batch_size": settings.batch_size,
+            "shard": f"{settings.shard_index}/{settings.shard_count}",
+        },
+    )
+    write_provenance(output, provenance)
+    return MiningResult(rows_path=store.merge(), computed=len(pending), reused=len(done))

@@ -1,0 +1,136 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from flipbank.demo_bank import load_demo_bank
+from flipbank.demo_images import write_synthetic_images
+from flipbank.mining import NonFiniteMarginError, default_image_loader, mine
+from flipbank.mining_plan import MiningSettings
+from flipbank.mining_store import ConfigMismatchError, merge_shards
+from flipbank.records import QuestionRecord
+from interp.forward import score_prompts
+from interp.handle import ModelHandle
+from interp.images import BlankKind, ImageCondition
+from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput
+
+ALL_CONDITIONS = (ImageCondition.REAL, ImageCondition.BLANK, ImageCondition.SWAPPED, ImageCondition.NONE)
+
+
+@pytest.fixture(scope="module")
+def image_questions(tmp_path_factory: pytest.TempPathFactory) -> list[QuestionRecord]:
+    root = tmp_path_factory.mktemp("images")
+    ids = sorted({question.image for question in load_demo_bank()})
+    write_synthetic_images(ids, root)
+    return load_demo_bank(image_root=root)[:6]
+
+
+def _rows(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def test_every_condition_gets_one_row_per_prompt(
+    tiny_handle: ModelHandle, image_questions: list[QuestionRecord], tmp_path: Path
+) -> None:
+    settings = MiningSettings(image_conditions=ALL_CONDITIONS, batch_size=8, max_new_tokens=2)
+    result = mine(tiny_handle, image_questions, CHAT_TEMPLATE, settings, tmp_path, progress=False)
+    rows = _rows(result.rows_path)
+    per_condition = sum(len(q.paraphrases) + 1 for q in image_questions)
+    assert len(rows) == 4 * per_condition == result.computed
+    assert not rows.duplicated(["question_id", "variant_index", "image_condition"]).any()
+    real = rows[rows.image_condition == "real"].set_index(["question_id", "variant_index"])
+    swapped = rows[rows.image_condition == "swapped"].set_index(["question_id", "variant_index"])
+    assert (real["image"] != swapped["image"]).all()
+    assert set(rows[rows.image_condition == "blank"]["image"]) == {"blank:gray"}
+    assert rows[rows.image_condition == "none"]["image"].isna().all()
+    assert (
+        real["margin"] != rows[rows.image_condition == "blank"].set_index(real.index.names)["margin"]
+    ).any()
+    assert (tmp_path / "provenance.json").is_file()
+
+
+def test_margins_match_a_plain_scoring_pass(demo_handle: ModelHandle, tmp_path: Path) -> None:
+    questions = load_demo_bank()[:3]
+    result = mine(demo_handle, questions, FEW_SHOT_TEMPLATE, MiningSettings(), tmp_path, progress=False)
+    rows = _rows(result.rows_path)
+    first = rows[rows.question_id == questions[0].question_id].sort_values("variant_index")
+    texts = [questions[0].original_question] + [p.text for p in questions[0].paraphrases]
+    assert list(first["prompt_text"]) == texts
+    scores = score_prompts(demo_handle, [PromptInput(t) for t in texts], FEW_SHOT_TEMPLATE, progress=False)
+    assert max(abs(s.margin - m) for s, m in zip(scores, first["margin"], strict=True)) < 1e-3
+    assert rows["parsed_answer"].notna().mean() > 0.9  # the few-shot prompt answers in one word
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_without_loss_or_duplicates(
+    tiny_handle: ModelHandle, image_questions: list[QuestionRecord], tmp_path: Path
+) -> None:
+    settings = MiningSettings(
+        image_conditions=(ImageCondition.REAL, ImageCondition.NONE), batch_size=3, rows_per_part=4
+    )
+    reference = mine(tiny_handle, image_questions, CHAT_TEMPLATE, settings, tmp_path / "ref", progress=False)
+    loader = default_image_loader(BlankKind.GRAY, 0)
+    calls = {"n": 0}
+
+    def failing_loader(reference_name: str) -> Image.Image:
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise _Interrupt
+        return loader(reference_name)
+
+    with pytest.raises(_Interrupt):
+        mine(tiny_handle, image_questions, CHAT_TEMPLATE, settings, tmp_path / "run", failing_loader, False)
+    assert not (tmp_path / "run" / "rows.parquet").exists()
+    resumed = mine(tiny_handle, image_questions, CHAT_TEMPLATE, settings, tmp_path / "run", progress=False)
+    assert resumed.reused > 0 and resumed.reused + resumed.computed == reference.computed
+    expected, actual = _rows(reference.rows_path), _rows(resumed.rows_path)
+    pd.testing.assert_frame_equal(expected, actual, check_exact=False, atol=1e-4)
+
+
+def test_a_folder_from_another_config_is_refused(demo_handle: ModelHandle, tmp_path: Path) -> None:
+    questions = load_demo_bank()[:1]
+    mine(demo_handle, questions, FEW_SHOT_TEMPLATE, MiningSettings(), tmp_path, progress=False)
+    with pytest.raises(ConfigMismatchError, match="differs in: prompt_template"):
+        mine(demo_handle, questions, CHAT_TEMPLATE, MiningSettings(), tmp_path, progress=False)
+
+
+def test_text_only_models_refuse_image_conditions(demo_handle: ModelHandle, tmp_path: Path) -> None:
+    settings = MiningSettings(image_conditions=(ImageCondition.REAL,))
+    with pytest.raises(ValueError, match="text-only; image conditions real need a multimodal model"):
+        mine(demo_handle, load_demo_bank()[:1], FEW_SHOT_TEMPLATE, settings, tmp_path, progress=False)
+
+
+def test_shards_merge_into_the_unsharded_result(demo_handle: ModelHandle, tmp_path: Path) -> None:
+    questions = load_demo_bank()[:5]
+    whole = mine(
+        demo_handle, questions, FEW_SHOT_TEMPLATE, MiningSettings(), tmp_path / "whole", progress=False
+    )
+    folders = []
+    for index in range(2):
+        settings = MiningSettings(shard_index=index, shard_count=2)
+        mine(demo_handle, questions, FEW_SHOT_TEMPLATE, settings, tmp_path / f"s{index}", progress=False)
+        folders.append(tmp_path / f"s{index}")
+    merged = merge_shards(folders, tmp_path / "merged")
+    pd.testing.assert_frame_equal(_rows(whole.rows_path), _rows(merged), check_exact=False, atol=1e-4)
+    with pytest.raises(ValueError, match="do not cover"):
+        merge_shards(folders[:1], tmp_path / "partial")
+
+
+def test_non_finite_logits_name_the_prompt(demo_handle: ModelHandle, tmp_path: Path) -> None:
+    layer = demo_handle.layers[3]
+
+    def poison(module: object, args: object, output: object) -> object:
+        assert isinstance(output, type(args[0]))  # type: ignore[index]
+        return output * float("nan")  # type: ignore[operator]
+
+    handle = layer.register_forward_hook(poison)
+    try:
+        question = load_demo_bank()[0]
+        with pytest.raises(NonFiniteMarginError, match=question.original_question[:20]):
+            mine(demo_handle, [question], FEW_SHOT_TEMPLATE, MiningSettings(), tmp_path, progress=False)
+    finally:
+        handle.remove()
