@@ -62,7 +62,7 @@ def test_margins_match_a_plain_scoring_pass(demo_handle: ModelHandle, tmp_path: 
     assert rows["parsed_answer"].notna().mean() > 0.9  # the few-shot prompt answers in one word
 
 
-class _Interrupt(Exception):
+class _InterruptError(Exception):
     pass
 
 
@@ -79,10 +79,10 @@ def test_an_interrupted_run_resumes_without_loss_or_duplicates(
     def failing_loader(reference_name: str) -> Image.Image:
         calls["n"] += 1
         if calls["n"] == 10:
-            raise _Interrupt
+            raise _InterruptError
         return loader(reference_name)
 
-    with pytest.raises(_Interrupt):
+    with pytest.raises(_InterruptError):
         mine(tiny_handle, image_questions, CHAT_TEMPLATE, settings, tmp_path / "run", failing_loader, False)
     assert not (tmp_path / "run" / "rows.parquet").exists()
     resumed = mine(tiny_handle, image_questions, CHAT_TEMPLATE, settings, tmp_path / "run", progress=False)

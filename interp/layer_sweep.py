@@ -1,0 +1,84 @@
+"""Layer sweeps: patch the original's final-token ``resid_post`` into the paraphrase run at each layer, or
+patch only an SAE feature's component at each layer that has an SAE, and read the margins by layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from interp.feature_directions import FeatureDirections
+from interp.forward import last_position_logits
+from interp.handle import ModelHandle
+from interp.hooks import ResidEdit, ResidEditFunction
+from interp.margin import yes_minus_no_margin
+from interp.patching import PatchPair, patched_margins
+from interp.prompts import PromptTemplate, encode_prompts
+from interp.resid_cache import final_token_resid
+
+
+def _replace_final(replacement: Float[Tensor, "batch d_model"]) -> ResidEditFunction:
+    def edit(hidden: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_model"]:
+        edited = hidden.clone()
+        edited[:, -1, :] = replacement.to(hidden.device, hidden.dtype)
+        return edited
+
+    return edit
+
+
+def resid_patch_sweep(
+    handle: ModelHandle,
+    pairs: Sequence[PatchPair],
+    template: PromptTemplate,
+    layers: Sequence[int] | None = None,
+    batch_size: int = 16,
+    progress: bool = True,
+) -> dict[int, Float[Tensor, " pair"]]:
+    """For each layer, the paraphrase margins after replacing the final-token ``resid_post`` by the
+    original's. The originals are captured once for every layer."""
+    layers = list(range(handle.n_layers)) if layers is None else list(layers)
+    originals = final_token_resid(handle, [pair.original for pair in pairs], template, layers, batch_size)
+    tokens = handle.yes_no_tokens(template.answer_leading_space)
+    margins: dict[int, list[Tensor]] = {layer: [] for layer in layers}
+    starts = list(range(0, len(pairs), batch_size))
+    for start in tqdm(starts, desc="layer sweep", unit="batch", disable=not progress):
+        inputs = encode_prompts(
+            handle, [pair.paraphrase for pair in pairs[start : start + batch_size]], template
+        )
+        for column, layer in enumerate(layers):
+            replacement = originals[start : start + batch_size, column]
+            with ResidEdit(handle.layers, {layer: _replace_final(replacement)}):
+                logits = last_position_logits(handle, inputs)
+            margins[layer].append(yes_minus_no_margin(logits, tokens).cpu())
+    return {layer: torch.cat(chunks) for layer, chunks in margins.items()}
+
+
+def feature_patch_sweep(
+    handle: ModelHandle,
+    pairs: Sequence[PatchPair],
+    template: PromptTemplate,
+    features_by_layer: Mapping[int, FeatureDirections],
+    batch_size: int = 16,
+    progress: bool = True,
+) -> dict[int, Float[Tensor, " pair"]]:
+    """For each layer with an SAE, the paraphrase margins after delta-only patching of that layer's features
+    (see ``patched_margins``); the originals are captured once for all those layers."""
+    layers = sorted(features_by_layer)
+    originals = final_token_resid(handle, [pair.original for pair in pairs], template, layers, batch_size)
+    return {
+        layer: patched_margins(
+            handle,
+            pairs,
+            layer,
+            features_by_layer[layer],
+            template,
+            originals[:, column],
+            "final",
+            batch_size,
+            progress,
+        )
+        for column, layer in enumerate(layers)
+    }

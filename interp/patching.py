@@ -1,0 +1,99 @@
+"""Delta-only feature patching (DESIGN §2): on the paraphrase run, at one layer's ``resid_post``, remove the
+paraphrase-induced change of chosen SAE features, x ← x − Δf·W_dec with Δf = f(x_para) − f(x_orig), leaving
+the SAE error untouched, and read the patched yes-minus-no margin. Batched, one forward per pair."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from interp.feature_directions import FeatureDirections, feature_component
+from interp.forward import last_position_logits
+from interp.handle import ModelHandle
+from interp.hooks import ResidEdit, ResidEditFunction
+from interp.margin import yes_minus_no_margin
+from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
+from interp.resid_cache import final_token_resid
+
+PatchPositions = Literal["final", "all"]
+
+
+@dataclass(frozen=True)
+class PatchPair:
+    """An original question and its paraphrase (same image, if any)."""
+
+    original: PromptInput
+    paraphrase: PromptInput
+
+
+def margins_of(
+    handle: ModelHandle, prompts: Sequence[PromptInput], template: PromptTemplate, batch_size: int = 16
+) -> Float[Tensor, " prompt"]:
+    """Clean yes-minus-no margins of ``prompts`` (float32, CPU)."""
+    tokens = handle.yes_no_tokens(template.answer_leading_space)
+    margins = [
+        yes_minus_no_margin(
+            last_position_logits(handle, encode_prompts(handle, batch, template)), tokens
+        ).cpu()
+        for batch in batched(prompts, batch_size)
+    ]
+    return torch.cat(margins) if margins else torch.zeros(0)
+
+
+def _delta_edit(
+    features: FeatureDirections,
+    original_activations: Float[Tensor, "batch k"],
+    attention_mask: Int[Tensor, "batch pos"],
+    positions: PatchPositions,
+) -> ResidEditFunction:
+    def edit(hidden: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_model"]:
+        final = hidden[:, -1, :]
+        delta = features.encode(final) - original_activations.to(final.device)
+        shift = feature_component(features, delta).to(hidden.dtype)
+        edited = hidden.clone()
+        if positions == "final":
+            edited[:, -1, :] -= shift
+        else:
+            mask = attention_mask.to(hidden.device, hidden.dtype)[:, :, None]
+            edited -= mask * shift[:, None, :]
+        return edited
+
+    return edit
+
+
+def patched_margins(
+    handle: ModelHandle,
+    pairs: Sequence[PatchPair],
+    layer: int,
+    features: FeatureDirections,
+    template: PromptTemplate,
+    original_resid: Float[Tensor, "pair d_model"] | None = None,
+    positions: PatchPositions = "final",
+    batch_size: int = 16,
+    progress: bool = True,
+) -> Float[Tensor, " pair"]:
+    """The paraphrase margins after delta-only patching of ``features`` at ``layer``. ``original_resid``
+    (final-token ``resid_post`` of the originals at ``layer``) is computed when not given; pass it to reuse
+    a cached clean run. ``positions="all"`` applies the final-token Δf·W_dec at every real position."""
+    if original_resid is None:
+        originals = [pair.original for pair in pairs]
+        original_resid = final_token_resid(handle, originals, template, [layer], batch_size)[:, 0]
+    tokens = handle.yes_no_tokens(template.answer_leading_space)
+    results: list[Tensor] = []
+    starts = range(0, len(pairs), batch_size)
+    for start in tqdm(starts, desc="patching", unit="batch", disable=not progress):
+        batch = [pair.paraphrase for pair in pairs[start : start + batch_size]]
+        inputs = encode_prompts(handle, batch, template)
+        with torch.no_grad():
+            original_activations = features.encode(original_resid[start : start + len(batch)])
+        edit = _delta_edit(features, original_activations, inputs["attention_mask"], positions)
+        with ResidEdit(handle.layers, {layer: edit}):
+            logits = last_position_logits(handle, inputs)
+        results.append(yes_minus_no_margin(logits, tokens).cpu())
+    return torch.cat(results) if results else torch.zeros(0)
