@@ -89,9 +89,8 @@ def test_batching_and_cached_originals_do_not_change_the_result(demo_handle: Mod
 
 
 def test_all_positions_differs_from_final_only(demo_handle: ModelHandle) -> None:
-    features = direction_features(
-        torch.randn(2, demo_handle.d_model, generator=torch.Generator().manual_seed(3))
-    )
+    directions = torch.randn(2, demo_handle.d_model, generator=torch.Generator().manual_seed(3))
+    features = direction_features(directions, bias=1e4)  # active everywhere, so Δf ≠ 0
     final = patched_margins(demo_handle, PAIRS, 5, features, FEW_SHOT_TEMPLATE, progress=False)
     every = patched_margins(
         demo_handle, PAIRS, 5, features, FEW_SHOT_TEMPLATE, positions="all", progress=False
