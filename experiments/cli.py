@@ -7,9 +7,15 @@ from pathlib import Path
 import typer
 
 from experiments.demo_margins import run_demo_margins
+from experiments.flip_study import run_flip_study
 from experiments.model_options import ModelOptions
+from flipbank.curation import PAPER_SIMILARITY_THRESHOLD, CurationSettings
+from flipbank.demo_bank import load_demo_bank
+from flipbank.mining_plan import MiningSettings
 from interp.demo_model import DEMO_MODEL_SPEC
-from interp.prompts import PromptStyle
+from interp.images import ImageCondition
+from interp.loading import load_model
+from interp.prompts import PromptStyle, PromptTemplate
 
 app = typer.Typer(no_args_is_help=True, help="Paraphrase-sensitivity interpretability workbench.")
 
@@ -25,6 +31,30 @@ def demo_margins(
     """Print yes-minus-no margins of clinical question/paraphrase pairs on a model."""
     options = ModelOptions(spec=model, device=device, dtype=dtype, prompt_style=prompt_style)
     run_demo_margins(options, output)
+
+
+@app.command("flip-study")
+def flip_study(
+    model: str = typer.Option(DEMO_MODEL_SPEC, help="HF id, local folder, gemma3-270m or tiny-mm"),
+    prompt_style: PromptStyle = typer.Option(PromptStyle.FEW_SHOT, help="chat or few_shot"),
+    conditions: list[ImageCondition] = typer.Option(
+        [ImageCondition.NONE], "--condition", help="image conditions to mine (repeat the option)"
+    ),
+    similarity_threshold: float = typer.Option(PAPER_SIMILARITY_THRESHOLD, help="curation similarity bar"),
+    batch_size: int = typer.Option(16, help="prompts per forward pass"),
+    max_new_tokens: int = typer.Option(1, help="greedy answer length (1: a single forward pass)"),
+    output: Path = typer.Option(Path("runs/flip-study"), help="run folder (resumable)"),
+) -> None:
+    """Mine the demo question bank, print flip rates and grounding metrics, and curate the FlipBank."""
+    handle = load_model(model)
+    settings = MiningSettings(
+        image_conditions=tuple(conditions), batch_size=batch_size, max_new_tokens=max_new_tokens
+    )
+    curation = CurationSettings(
+        image_condition="real" if ImageCondition.REAL in conditions else "none",
+        similarity_threshold=similarity_threshold,
+    )
+    run_flip_study(handle, load_demo_bank(), PromptTemplate(prompt_style), settings, curation, output)
 
 
 @app.command("version")

@@ -16,7 +16,8 @@ JobKey = tuple[str, int, str]
 
 @dataclass(frozen=True)
 class MiningSettings:
-    """What a mining run asks: image conditions, the blank image, the seed, the answer length, the shard."""
+    """What a mining run asks: image conditions, the blank image, the seed, the answer length, the shard, and
+    a label of any intervention active during the run (e.g. a clamp), which is part of its fingerprint."""
 
     image_conditions: tuple[ImageCondition, ...] = (ImageCondition.NONE,)
     blank_kind: BlankKind = BlankKind.GRAY
@@ -26,6 +27,7 @@ class MiningSettings:
     rows_per_part: int = 256
     shard_index: int = 0
     shard_count: int = 1
+    intervention: str = "none"
 
     def __post_init__(self) -> None:
         if not 0 <= self.shard_index < self.shard_count:

@@ -16,7 +16,7 @@ def is_complete(folder: Path) -> bool:
     return (folder / COMPLETE_MARKER).is_file()
 
 
-def build_folder_atomically(folder: Path, build: Callable[[Path], None]) -> Path:
+def build_folder_atomically(folder: Path, build: Callable[[Path], object]) -> Path:
     """Run ``build(tmp)`` into a temporary folder and move it to ``folder``; an interrupted build leaves no
     half-written ``folder`` behind, so a later call simply builds again."""
     if is_complete(folder):

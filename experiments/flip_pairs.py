@@ -1,0 +1,82 @@
+"""Builds the prompt pairs the causal experiments run on: FlipBank cases, and non-flip control pairs taken
+from the same mining rows, each with its clean margins and grouping labels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from PIL import Image
+
+from flipbank.curation import answer_pairs
+from flipbank.records import FlipCase, QuestionRecord
+from interp.patching import PatchPair
+from interp.prompts import PromptInput
+
+ImageLoader = Callable[[str], Image.Image]
+
+
+@dataclass(frozen=True)
+class LabelledPairs:
+    """Pairs with their clean margins and labels (finding, phenomenon, direction) as a frame."""
+
+    pairs: list[PatchPair]
+    labels: pd.DataFrame
+
+
+def _prompt(text: str, image: str | None, load: ImageLoader | None) -> PromptInput:
+    return PromptInput(text, None if load is None or image is None else load(image))
+
+
+def flipbank_pairs(cases: Sequence[FlipCase], load: ImageLoader | None) -> LabelledPairs:
+    """One pair per FlipBank case; images are attached when ``load`` is given (multimodal models)."""
+    pairs = [
+        PatchPair(_prompt(c.original_question, c.image, load), _prompt(c.paraphrase, c.image, load))
+        for c in cases
+    ]
+    labels = pd.DataFrame(
+        {
+            "question_id": [c.question_id for c in cases],
+            "finding": [c.finding or "unknown" for c in cases],
+            "phenomenon": [c.phenomenon.value for c in cases],
+            "direction": [c.direction for c in cases],
+            "m_orig": [c.original_margin for c in cases],
+            "m_para": [c.paraphrase_margin for c in cases],
+        }
+    )
+    return LabelledPairs(pairs, labels)
+
+
+def non_flip_pairs(
+    rows: pd.DataFrame,
+    questions: Sequence[QuestionRecord],
+    image_condition: str,
+    load: ImageLoader | None,
+    limit: int,
+) -> LabelledPairs:
+    """Up to ``limit`` pairs whose parsed answers agree (the patching control of DESIGN §2)."""
+    joined = answer_pairs(rows, image_condition)
+    same = joined[
+        joined["parsed_answer"].notna() & (joined["parsed_answer"] == joined["parsed_answer_original"])
+    ]
+    same = same.head(limit)
+    images = {question.question_id: question.image for question in questions}
+    pairs = [
+        PatchPair(
+            _prompt(row.prompt_text_original, images[row.question_id], load),
+            _prompt(row.prompt_text, images[row.question_id], load),
+        )
+        for row in same.itertuples(index=False)
+    ]
+    labels = pd.DataFrame(
+        {
+            "question_id": list(same["question_id"]),
+            "finding": list(same["finding"].fillna("unknown")),
+            "phenomenon": list(same["phenomenon"]),
+            "direction": "none",
+            "m_orig": list(same["margin_original"]),
+            "m_para": list(same["margin"]),
+        }
+    )
+    return LabelledPairs(pairs, labels)

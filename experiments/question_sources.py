@@ -1,0 +1,65 @@
+"""Where a study's questions come from: the shipped demo bank (with its synthetic images rendered into the
+cache when a model takes images), or the PSF-Med formats pointed at the user's files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from flipbank.demo_bank import load_demo_bank
+from flipbank.demo_images import write_synthetic_images
+from flipbank.question_rows import ReadResult
+from flipbank.readers import read_flipbank_csv, read_hf_psf_med, read_psf_mimic_json
+from flipbank.records import QuestionRecord
+from interp.atomic_folder import build_folder_atomically
+from interp.cache_dir import workbench_cache_dir
+
+SourceKind = Literal["demo", "psf-mimic-json", "flipbank-csv", "hf-psf-med"]
+
+
+@dataclass(frozen=True)
+class QuestionSource:
+    """A question set: ``kind`` with its ``path`` and ``image_root`` (unused for the demo bank)."""
+
+    kind: SourceKind = "demo"
+    path: Path | None = None
+    image_root: Path | None = None
+    hf_config: str = "mimic"
+    limit: int | None = None
+    skip_invalid: bool = False
+
+    def describe(self) -> str:
+        where = "" if self.path is None else f":{self.path}"
+        return f"{self.kind}{where}" + ("" if self.limit is None else f"[:{self.limit}]")
+
+
+def demo_image_root(cache_dir: str | Path | None = None) -> Path:
+    """Render the demo bank's synthetic images once into the cache; return their root folder."""
+    ids = sorted({question.image for question in load_demo_bank()})
+    folder = workbench_cache_dir(cache_dir) / "demo-images"
+    return build_folder_atomically(folder, lambda staging: write_synthetic_images(ids, staging))
+
+
+def _read(source: QuestionSource) -> ReadResult:
+    if source.path is None:
+        raise ValueError(f"question source {source.kind!r} needs a path")
+    root, skip = source.image_root, source.skip_invalid
+    if source.kind == "psf-mimic-json":
+        return read_psf_mimic_json(source.path, image_root=root, skip_invalid=skip)
+    if source.kind == "flipbank-csv":
+        return read_flipbank_csv(source.path, image_root=root, skip_invalid=skip)
+    return read_hf_psf_med(source.path, config=source.hf_config, image_root=root, skip_invalid=skip)
+
+
+def load_questions(source: QuestionSource, with_images: bool) -> list[QuestionRecord]:
+    """The questions of ``source``; for the demo bank, image paths resolve when ``with_images``. Skipped
+    records (``skip_invalid``) are reported, never dropped silently."""
+    if source.kind == "demo":
+        questions = load_demo_bank(image_root=demo_image_root() if with_images else None)
+    else:
+        result = _read(source)
+        for skipped in result.skipped:
+            print(f"skipped {skipped}")
+        questions = result.records
+    return questions if source.limit is None else questions[: source.limit]
