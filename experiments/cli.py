@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -9,6 +10,8 @@ import typer
 from experiments.demo_margins import run_demo_margins
 from experiments.flip_study import run_flip_study
 from experiments.model_options import ModelOptions
+from experiments.presets import SAESource, preset
+from experiments.study import run_study
 from flipbank.curation import PAPER_SIMILARITY_THRESHOLD, CurationSettings
 from flipbank.demo_bank import load_demo_bank
 from flipbank.mining_plan import MiningSettings
@@ -55,6 +58,25 @@ def flip_study(
         similarity_threshold=similarity_threshold,
     )
     run_flip_study(handle, load_demo_bank(), PromptTemplate(prompt_style), settings, curation, output)
+
+
+@app.command("study")
+def study(
+    preset_name: str = typer.Option("demo", "--preset", help="demo, tiny or medgemma-4b"),
+    output: Path = typer.Option(Path("runs"), help="folder that receives the run folder"),
+    only: list[str] = typer.Option([], help="run only these steps (repeat the option)"),
+    force: bool = typer.Option(False, help="rerun steps that already finished"),
+    sae_path: Path | None = typer.Option(None, help="a local SAE folder (Gemma Scope 2 or sae-lens format)"),
+    questions: Path | None = typer.Option(None, help="a PSF-Med file (for presets that read one)"),
+    image_root: Path | None = typer.Option(None, help="folder that image paths are relative to"),
+) -> None:
+    """Run the whole study of a preset end to end, reusing finished steps."""
+    config = preset(preset_name)
+    if sae_path is not None:
+        config = replace(config, sae=SAESource(kind="folder", path=sae_path))
+    if questions is not None:
+        config = replace(config, questions=replace(config.questions, path=questions, image_root=image_root))
+    run_study(config, output, set(only) or None, force)
 
 
 @app.command("version")

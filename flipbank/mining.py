@@ -99,6 +99,9 @@ def mine_batch(
     prompts = [_prompt(job, load) for job in jobs]
     answers = generate_answers(handle, prompts, template, max_new_tokens=settings.max_new_tokens)
     scores = scores_from_logits(handle, answers.first_step_logits, template)
+    if settings.answer_source == "forced_choice":
+        texts = ["Yes" if score.margin > 0 else "No" for score in scores]
+        return [_row(job, text, score) for job, text, score in zip(jobs, texts, scores, strict=True)]
     return [_row(job, text, score) for job, text, score in zip(jobs, answers.texts, scores, strict=True)]
 
 

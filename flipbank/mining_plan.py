@@ -7,11 +7,15 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 from flipbank.records import QuestionRecord
 from interp.images import BlankKind, ImageCondition, swap_partners
 
 JobKey = tuple[str, int, str]
+#: "greedy": decode and parse the answer (DESIGN §2); "forced_choice": the answer is the sign of the
+#: yes-minus-no margin (never excluded), for models that do not answer in words, such as random test models.
+AnswerSource = Literal["greedy", "forced_choice"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class MiningSettings:
     shard_index: int = 0
     shard_count: int = 1
     intervention: str = "none"
+    answer_source: AnswerSource = "greedy"
 
     def __post_init__(self) -> None:
         if not 0 <= self.shard_index < self.shard_count:

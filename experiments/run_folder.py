@@ -1,0 +1,53 @@
+"""Content-addressed run folders and step markers: a step whose marker exists for the same configuration is
+skipped, so a rerun reuses finished steps and a crashed run resumes at the step it was in."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from experiments.presets import StudyConfig
+from flipbank.record_io import atomic_path
+
+CONFIG_FILE = "study_config.json"
+
+
+def run_folder(root: Path, config: StudyConfig) -> Path:
+    """``root/<preset>-<config hash>``, created with the configuration written beside the results."""
+    folder = root / f"{config.name}-{config.content_hash()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CONFIG_FILE
+    if not path.exists():
+        with atomic_path(path) as temporary:
+            temporary.write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
+    return folder
+
+
+def marker_path(folder: Path, step: str) -> Path:
+    return folder / "steps" / f"{step}.done.json"
+
+
+def step_done(folder: Path, step: str) -> bool:
+    """True when ``step`` finished in this run folder."""
+    return marker_path(folder, step).is_file()
+
+
+def run_step(folder: Path, step: str, work: Callable[[], None], force: bool = False) -> float | None:
+    """Run ``work`` unless the step is already done; write its marker (atomically) once it finished.
+    Returns the seconds it took, or None when skipped."""
+    if step_done(folder, step) and not force:
+        print(f"[{step}] done already, skipped")
+        return None
+    print(f"[{step}] running")
+    start = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - start
+    marker = {"step": step, "seconds": round(seconds, 2), "finished_at": datetime.now(UTC).isoformat()}
+    with atomic_path(marker_path(folder, step)) as temporary:
+        temporary.write_text(json.dumps(marker) + "\n")
+    print(f"[{step}] finished in {seconds:.1f} s")
+    return seconds

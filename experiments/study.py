@@ -1,0 +1,164 @@
+"""The end-to-end study: one step per paper table or figure, run in order into a content-addressed run folder,
+each skipped when it already finished for the same configuration."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.clamping_study import format_clamping_table, run_clamping_study
+from experiments.flip_pairs import flipbank_pairs, non_flip_pairs
+from experiments.flip_study import run_flip_study
+from experiments.layer_sweep_study import format_layer_sweep, run_layer_sweep
+from experiments.patching_study import format_patching_summary, run_patching_study
+from experiments.presets import StudyConfig
+from experiments.run_folder import run_folder, run_step
+from experiments.study_context import StudyContext
+from flipbank.curation import CurationSettings
+from interp.provenance import collect_provenance, write_provenance
+from saes.pairs import PromptPair
+from saes.ranking import rank_pairs
+from saes.transfer import transfer_check
+
+
+def flip_study_step(context: StudyContext) -> None:
+    """PSF-Med Tables 2–3, 16, 20: mining, robustness metrics and the curated FlipBank."""
+    curation = CurationSettings(context.primary_condition, context.config.similarity_threshold)
+    run_flip_study(
+        context.handle,
+        context.questions,
+        context.template,
+        context.mining_settings,
+        curation,
+        context.folder / "flip_study",
+    )
+
+
+def _ranking_pairs(context: StudyContext) -> list[PromptPair]:
+    """FlipBank pairs (flipped) and non-flip control pairs, with their measured margins and images."""
+    flips = flipbank_pairs(context.flipbank(), context.image_loader)
+    controls = non_flip_pairs(
+        context.rows(),
+        context.questions,
+        context.primary_condition,
+        context.image_loader,
+        context.config.control_pairs,
+    )
+    pairs: list[PromptPair] = []
+    for kind, labelled, flipped in (("flip", flips, True), ("control", controls, False)):
+        for index, (pair, row) in enumerate(
+            zip(labelled.pairs, labelled.labels.itertuples(index=False), strict=True)
+        ):
+            pairs.append(
+                PromptPair(
+                    pair_id=f"{kind}/{index}",
+                    question_id=row.question_id,
+                    original=pair.original.question,
+                    paraphrase=pair.paraphrase.question,
+                    phenomenon=row.phenomenon,
+                    image=pair.original.image,
+                    flipped=flipped,
+                    original_margin=row.m_orig,
+                    paraphrase_margin=row.m_para,
+                )
+            )
+    return pairs
+
+
+def features_step(context: StudyContext) -> None:
+    """PSF-Med Fig. 5 and Tables 5–6: SAE transfer check and feature ranking over the FlipBank."""
+    folder = context.folder / "features"
+    flips = flipbank_pairs(context.flipbank(), context.image_loader)
+    prompts = [prompt for pair in flips.pairs for prompt in (pair.original, pair.paraphrase)]
+    report = transfer_check(context.handle, context.sae, prompts, context.template)
+    print(report.summary())
+    ranking = rank_pairs(context.handle, context.sae, _ranking_pairs(context), context.template)
+    ranking.write(folder)
+    (folder / "transfer.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    print(ranking.summary())
+
+
+def patching_step(context: StudyContext) -> None:
+    """PSF-Med Tables 7, 18: delta-only patching with its controls."""
+    loader = context.image_loader
+    flips = flipbank_pairs(context.flipbank(), loader)
+    controls = non_flip_pairs(
+        context.rows(), context.questions, context.primary_condition, loader, context.config.control_pairs
+    )
+    study = run_patching_study(
+        context.handle, context.sae, context.feature(), flips, controls, context.template, context.config.seed
+    )
+    folder = context.folder / "patching"
+    folder.mkdir(exist_ok=True)
+    study.pairs.to_parquet(folder / "pairs.parquet", index=False)
+    study.summary.to_parquet(folder / "summary.parquet", index=False)
+    print(format_patching_summary(study.summary))
+
+
+def layer_sweep_step(context: StudyContext) -> None:
+    """PSF-Med Table 19: recovery by layer."""
+    flips = flipbank_pairs(context.flipbank(), context.image_loader)
+    table = run_layer_sweep(
+        context.handle,
+        flips,
+        context.template,
+        {context.sae.layer: (context.sae, context.feature())},
+        context.config.seed,
+    )
+    table.to_parquet(context.folder / "layer_sweep.parquet", index=False)
+    print(format_layer_sweep(table))
+
+
+def clamping_step(context: StudyContext) -> None:
+    """PSF-Med Tables 8, 26, 28: clamp, random clamp, normalisation and both, against baseline."""
+    patching = pd.read_parquet(context.folder / "patching" / "pairs.parquet")
+    control = int(patching.loc[patching["arm"] == "random feature on flips", "feature"].iloc[0])
+    table = run_clamping_study(
+        context.handle,
+        context.questions,
+        context.template,
+        context.mining_settings,
+        context.sae,
+        context.feature(),
+        control,
+        context.folder / "clamping",
+        context.config.clamp_value,
+    )
+    table.to_parquet(context.folder / "clamping.parquet", index=False)
+    print(format_clamping_table(table))
+
+
+STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
+    ("flip_study", flip_study_step),
+    ("features", features_step),
+    ("patching", patching_step),
+    ("layer_sweep", layer_sweep_step),
+    ("clamping", clamping_step),
+)
+
+
+def run_study(config: StudyConfig, root: Path, only: set[str] | None = None, force: bool = False) -> Path:
+    """Run every step (or ``only`` those) of ``config`` into its run folder under ``root``; finished steps
+    are skipped unless ``force``. Returns the run folder."""
+    folder = run_folder(root, config)
+    context = StudyContext(config, folder)
+    print(f"study {config.name} → {folder}")
+    for name, step in STEPS:
+        if only is None or name in only:
+            run_step(folder, name, lambda step=step: step(context), force)  # type: ignore[misc]
+    if "handle" in context.__dict__:
+        handle = context.handle
+        provenance = collect_provenance(
+            config.model.spec,
+            handle.revision,
+            str(handle.device),
+            str(handle.dtype).removeprefix("torch."),
+            context.template.describe(),
+            config.seed,
+            {"config_hash": config.content_hash()},
+        )
+        write_provenance(folder, provenance)
+    return folder

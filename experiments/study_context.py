@@ -1,0 +1,94 @@
+"""The state a study's steps share: the configuration, the run folder, and the model, questions, images and
+SAE, each loaded lazily once, so that a rerun whose steps are all cached loads nothing."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.presets import StudyConfig
+from experiments.question_sources import load_questions
+from flipbank.mining import ImageLoader, default_image_loader
+from flipbank.mining_plan import MiningSettings
+from flipbank.record_io import read_jsonl
+from flipbank.records import FlipCase, QuestionRecord
+from interp.handle import ModelHandle
+from interp.loading import load_model
+from interp.prompts import PromptTemplate
+from saes.loading import LoadedSAE, load_sae
+
+
+class StudyContext:
+    """Lazily loaded resources of one study run."""
+
+    def __init__(self, config: StudyConfig, folder: Path) -> None:
+        self.config = config
+        self.folder = folder
+
+    @cached_property
+    def handle(self) -> ModelHandle:
+        options = self.config.model
+        return load_model(options.spec, device=options.device, dtype=options.dtype)
+
+    @property
+    def template(self) -> PromptTemplate:
+        return self.config.model.template
+
+    @property
+    def takes_images(self) -> bool:
+        return any(condition.value != "none" for condition in self.config.image_conditions)
+
+    @cached_property
+    def questions(self) -> list[QuestionRecord]:
+        return load_questions(self.config.questions, with_images=self.takes_images)
+
+    @cached_property
+    def image_loader(self) -> ImageLoader | None:
+        settings = self.mining_settings
+        return default_image_loader(settings.blank_kind, settings.seed) if self.takes_images else None
+
+    @property
+    def mining_settings(self) -> MiningSettings:
+        return MiningSettings(
+            image_conditions=self.config.image_conditions,
+            seed=self.config.seed,
+            max_new_tokens=self.config.max_new_tokens,
+            batch_size=self.config.model.batch_size,
+            answer_source=self.config.answer_source,
+        )
+
+    @cached_property
+    def sae(self) -> LoadedSAE:
+        source = self.config.sae
+        if source.kind == "release":
+            if source.release is None or source.sae_id is None:
+                raise ValueError("an SAE release needs both `release` and `sae_id`")
+            return load_sae(source.release, self.handle, sae_id=source.sae_id)
+        if source.kind == "folder":
+            if source.path is None:
+                raise ValueError("SAE source 'folder' needs a path")
+            return load_sae(source.path, self.handle)
+        from saes.demo_sae import ensure_demo_sae
+
+        return load_sae(ensure_demo_sae(), self.handle)
+
+    @property
+    def primary_condition(self) -> str:
+        return "real" if self.takes_images else "none"
+
+    def rows(self) -> pd.DataFrame:
+        """The mining rows of the flip study step."""
+        return pd.read_parquet(self.folder / "flip_study" / "mining" / "rows.parquet")
+
+    def flipbank(self) -> list[FlipCase]:
+        """The curated FlipBank of the flip study step."""
+        return read_jsonl(self.folder / "flip_study" / "flipbank.jsonl", FlipCase)
+
+    def feature(self) -> int:
+        """The studied feature: the configured one, else the top-ranked feature of the discovery step."""
+        if self.config.feature is not None:
+            return self.config.feature
+        ranking = pd.read_parquet(self.folder / "features" / "features.parquet")
+        return int(ranking.iloc[0]["feature"])

@@ -1,0 +1,65 @@
+"""The whole study on the tiny multimodal model, images included, with a small random SAE."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from interp.handle import ModelHandle
+
+from experiments.presets import SAESource, preset
+from experiments.question_sources import QuestionSource
+from experiments.run_folder import step_done
+from experiments.study import STEPS, run_study
+from tests.saes.sae_factories import random_jumprelu, resid_sample, write_gemma_scope
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tiny_handle: ModelHandle, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("study")
+    sae = random_jumprelu(tiny_handle.d_model, 128, seed=4, sample=resid_sample(tiny_handle, 2))
+    sae_folder = write_gemma_scope(root / "sae", sae, 2, "google/gemma-3-4b-it")
+    config = replace(
+        preset("tiny"),
+        questions=QuestionSource(kind="demo", limit=6),
+        sae=SAESource(kind="folder", path=sae_folder),
+    )
+    return run_study(config, root / "runs"), root
+
+
+def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]) -> None:
+    folder, _ = tiny_study
+    assert all(step_done(folder, name) for name, _ in STEPS)
+    robustness = pd.read_parquet(folder / "flip_study" / "robustness.parquet")
+    metrics = set(robustness["metric"])
+    assert {"flip_rate", "text_only_agreement", "swap_sensitivity", "quadrant_fraction"} <= metrics
+    assert (folder / "flip_study" / "flipbank.jsonl").stat().st_size > 0
+    features = pd.read_parquet(folder / "features" / "features.parquet")
+    assert features["rank"].iloc[0] == 1
+    patching = pd.read_parquet(folder / "patching" / "summary.parquet")
+    assert set(patching["arm"]) == {"feature on flips", "feature on non-flips", "random feature on flips"}
+    sweep = pd.read_parquet(folder / "layer_sweep.parquet")
+    last = sweep[(sweep["patch"] == "resid_post (final token)") & (sweep["layer"] == sweep["layer"].max())]
+    assert last["mean_recovery"].iloc[0] == pytest.approx(
+        1.0, abs=1e-3
+    )  # the last layer restores the original
+    clamping = pd.read_parquet(folder / "clamping.parquet")
+    assert clamping["configuration"].nunique() == 5
+    assert (folder / "provenance.json").is_file()
+
+
+def test_a_rerun_skips_every_step(tiny_study: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    folder, root = tiny_study
+    config_path = folder / "study_config.json"
+    before = config_path.read_text()
+    sae_folder = root / "sae"
+    config = replace(
+        preset("tiny"),
+        questions=QuestionSource(kind="demo", limit=6),
+        sae=SAESource(kind="folder", path=sae_folder),
+    )
+    assert run_study(config, root / "runs") == folder
+    output = capsys.readouterr().out
+    assert output.count("done already, skipped") == len(STEPS)
+    assert config_path.read_text() == before

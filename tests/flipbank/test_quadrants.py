@@ -1,0 +1,141 @@
+"""Tests of the four-quadrant taxonomy, entropy and the cross-configuration correlation."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flipbank.quadrants import (
+    ConfigurationResult,
+    Quadrant,
+    binary_entropy_from_margin,
+    classify_questions,
+    flip_dangerous_correlation,
+    quadrant_of,
+    quadrant_summary,
+    summarise_configuration,
+)
+from tests.flipbank.builders import mining_row, question_rows
+
+
+def with_margin(rows: list[dict[str, object]], margin: float | None) -> list[dict[str, object]]:
+    """Sets the original's margin (None: no scores for that row)."""
+    original = mining_row(
+        str(rows[0]["question_id"]),
+        0,
+        rows[0]["parsed_answer"],  # type: ignore[arg-type]
+        condition=str(rows[0]["image_condition"]),
+        truth=str(rows[0]["ground_truth"]),
+        margin=margin,
+    )
+    return [original, *rows[1:]]
+
+
+def taxonomy_bank() -> pd.DataFrame:
+    """ideal: consistent, answer changes without the image; fragile: flips and changes;
+    dangerous: consistent and unchanged; worst: flips and unchanged; excluded: hedged blank."""
+    groups = [
+        with_margin(question_rows("ideal", "yes", ["yes", "yes"], truth="yes"), 0.0),
+        question_rows("ideal", "no", [], condition="blank"),
+        with_margin(question_rows("fragile", "no", ["yes"], truth="yes"), 2.0),
+        question_rows("fragile", "yes", [], condition="blank"),
+        with_margin(question_rows("dangerous", "yes", ["yes"], truth="no"), 50.0),
+        question_rows("dangerous", "yes", [], condition="blank"),
+        with_margin(question_rows("worst", "no", ["no", "yes"], truth="no"), None),
+        question_rows("worst", "no", [], condition="blank"),
+        question_rows("excluded", "yes", ["yes"]),
+        question_rows("excluded", None, [], condition="blank"),
+    ]
+    return pd.DataFrame([row for group in groups for row in group])
+
+
+def test_quadrant_of_follows_the_design():
+    assert quadrant_of(consistent=True, image_reliant=True) is Quadrant.IDEAL
+    assert quadrant_of(consistent=False, image_reliant=True) is Quadrant.FRAGILE
+    assert quadrant_of(consistent=True, image_reliant=False) is Quadrant.DANGEROUS
+    assert quadrant_of(consistent=False, image_reliant=False) is Quadrant.WORST
+
+
+def test_classify_questions_by_hand():
+    taxonomy = classify_questions(taxonomy_bank())
+    table = taxonomy.table
+    assert taxonomy.n_excluded == 1
+    assert table["quadrant"].to_dict() == {
+        "dangerous": "dangerous",
+        "fragile": "fragile",
+        "ideal": "ideal",
+        "worst": "worst",
+    }
+    assert table.loc["fragile", "consistent"] == False  # noqa: E712 - numpy bool
+    assert table["correct"].to_dict() == {
+        "dangerous": False,
+        "fragile": False,
+        "ideal": True,
+        "worst": True,
+    }
+    assert table.loc["ideal", "entropy"] == pytest.approx(1.0)
+    assert math.isnan(table.loc["worst", "entropy"])
+
+
+def test_quadrant_summary_fractions_accuracy_and_entropy():
+    summary = quadrant_summary(taxonomy_bank())
+    assert (summary.n, summary.n_excluded) == (4, 1)
+    for quadrant in Quadrant:
+        stats = summary.quadrants[quadrant]
+        assert stats.count == 1 and stats.fraction.value == 0.25
+        assert stats.fraction.ci.contains(0.25)
+    assert summary.quadrants[Quadrant.IDEAL].accuracy.value == 1.0
+    assert summary.quadrants[Quadrant.DANGEROUS].accuracy.value == 0.0
+    assert summary.quadrants[Quadrant.IDEAL].mean_entropy == pytest.approx(1.0)
+    assert summary.quadrants[Quadrant.DANGEROUS].mean_entropy < 1e-15
+    worst = summary.quadrants[Quadrant.WORST]
+    assert math.isnan(worst.mean_entropy) and worst.n_entropy == 0
+
+
+def test_image_reliance_can_use_the_text_only_condition():
+    rows = pd.DataFrame(
+        [
+            *question_rows("q", "yes", ["yes"]),
+            *question_rows("q", "no", [], condition="none"),
+            *question_rows("q", "yes", [], condition="blank"),
+        ]
+    )
+    assert classify_questions(rows).table.loc["q", "quadrant"] == "dangerous"
+    text_only = classify_questions(rows, removed_condition="none")
+    assert text_only.table.loc["q", "quadrant"] == "ideal"
+
+
+def test_binary_entropy_from_margin():
+    margins = np.array([-3.0, -0.5, 0.0, 0.7, 4.0])
+    p = 1 / (1 + np.exp(-margins))
+    direct = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+    assert binary_entropy_from_margin(margins) == pytest.approx(direct)
+    assert binary_entropy_from_margin(0.0) == pytest.approx(1.0)
+    assert binary_entropy_from_margin([2.0]) == pytest.approx(binary_entropy_from_margin([-2.0]))
+    extreme = binary_entropy_from_margin([1e4, -1e4, math.inf, -math.inf, 40.0])
+    assert np.all(np.isfinite(extreme)) and np.all(extreme >= 0)
+    assert extreme[4] > 0  # no underflow to exactly zero at a margin of 40
+    assert math.isnan(binary_entropy_from_margin([math.nan])[0])
+
+
+def test_flip_dangerous_correlation_across_configurations():
+    configurations = [
+        ConfigurationResult(f"c{index}", 0.05 * index, 0.1 + 0.08 * index) for index in range(6)
+    ]
+    result = flip_dangerous_correlation(configurations)
+    assert result.r == pytest.approx(1.0) and result.n == 6
+    assert flip_dangerous_correlation(configurations, method="spearman").r == pytest.approx(1.0)
+    reversed_danger = [
+        ConfigurationResult(item.name, item.flip_rate, 1 - item.dangerous_fraction) for item in configurations
+    ]
+    assert flip_dangerous_correlation(reversed_danger).r == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="'bad'"):
+        flip_dangerous_correlation([*configurations, ConfigurationResult("bad", math.nan, 0.2)])
+
+
+def test_summarise_configuration():
+    summary = summarise_configuration("base", taxonomy_bank())
+    # flips: fragile and worst of five questions (the "excluded" one is only excluded from
+    # the taxonomy, through its hedged blank answer)
+    assert summary == ConfigurationResult("base", 0.4, 0.25)
