@@ -6,12 +6,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from interp.handle import ModelHandle
-
 from experiments.presets import SAESource, preset
 from experiments.question_sources import QuestionSource
 from experiments.run_folder import step_done
 from experiments.study import STEPS, run_study
+from interp.handle import ModelHandle
 from tests.saes.sae_factories import random_jumprelu, resid_sample, write_gemma_scope
 
 
