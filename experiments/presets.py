@@ -44,6 +44,8 @@ class StudyConfig:
     feature: int | None = None
     clamp_value: float = 0.0
     control_pairs: int = 100
+    sweep_pairs: int | None = None
+    clamp_questions: int | None = None
     seed: int = 0
 
     def content_hash(self) -> str:
@@ -61,6 +63,10 @@ def _demo() -> StudyConfig:
         # all-MiniLM-L6-v2 cosines of the demo bank's paraphrase pairs have median 0.77; the paper's 0.95
         # is on the BioClinicalBERT scale and would keep 3 % of them, so the demo calibrates its own bar.
         similarity_threshold=0.7,
+        # the sweep costs one forward per layer per pair, the clamping table five mining runs: both use a
+        # subset so that the demo finishes on a 2-core CPU (the medgemma-4b preset uses everything).
+        sweep_pairs=48,
+        clamp_questions=80,
     )
 
 

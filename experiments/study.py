@@ -12,6 +12,7 @@ import pandas as pd
 from experiments.clamping_study import format_clamping_table, run_clamping_study
 from experiments.flip_pairs import flipbank_pairs, non_flip_pairs
 from experiments.flip_study import run_flip_study
+from experiments.latency_study import run_latency_study
 from experiments.layer_sweep_study import format_layer_sweep, run_layer_sweep
 from experiments.patching_study import format_patching_summary, run_patching_study
 from experiments.presets import StudyConfig
@@ -100,7 +101,7 @@ def patching_step(context: StudyContext) -> None:
 
 def layer_sweep_step(context: StudyContext) -> None:
     """PSF-Med Table 19: recovery by layer."""
-    flips = flipbank_pairs(context.flipbank(), context.image_loader)
+    flips = flipbank_pairs(context.flipbank()[: context.config.sweep_pairs], context.image_loader)
     table = run_layer_sweep(
         context.handle,
         flips,
@@ -118,7 +119,7 @@ def clamping_step(context: StudyContext) -> None:
     control = int(patching.loc[patching["arm"] == "random feature on flips", "feature"].iloc[0])
     table = run_clamping_study(
         context.handle,
-        context.questions,
+        context.questions[: context.config.clamp_questions],
         context.template,
         context.mining_settings,
         context.sae,
@@ -131,12 +132,20 @@ def clamping_step(context: StudyContext) -> None:
     print(format_clamping_table(table))
 
 
+def latency_step(context: StudyContext) -> None:
+    """PSF-Med Table 27: the cost of each intervention relative to the plain forward pass."""
+    questions = [question.original_question for question in context.questions[:16]]
+    table = run_latency_study(context.handle, context.sae, context.feature(), questions, context.template)
+    table.to_parquet(context.folder / "latency.parquet", index=False)
+
+
 STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
     ("flip_study", flip_study_step),
     ("features", features_step),
     ("patching", patching_step),
     ("layer_sweep", layer_sweep_step),
     ("clamping", clamping_step),
+    ("latency", latency_step),
 )
 
 
