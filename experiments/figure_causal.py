@@ -1,0 +1,170 @@
+"""Figures of the causal experiments: delta-only patching recovery by arm and by group (PSF-Med Tables 7,
+18), the layer sweep (Table 19), the clamping table as grouped bars (Tables 8, 26, 28) and, when measured,
+the latency of each intervention."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from experiments.figure_style import (
+    ARM_COLOURS,
+    PALETTE,
+    ci_trace_values,
+    label,
+    require_columns,
+    require_rows,
+    styled,
+)
+
+SUMMARY_COLUMNS = (
+    "arm",
+    "group_by",
+    "group",
+    "n",
+    "mean_recovery",
+    "mean_recovery_low",
+    "mean_recovery_high",
+)
+CLAMP_METRICS = ("flip_rate", "accuracy", "text_only_agreement", "swap_sensitivity")
+
+
+def _recovery(frame: pd.DataFrame) -> dict[str, object]:
+    return ci_trace_values(frame, "mean_recovery", "mean_recovery_low", "mean_recovery_high")
+
+
+def patching_by_arm_figure(summary: pd.DataFrame) -> go.Figure:
+    """PSF-Med Table 7: mean recovery (%) and mean margin shift toward the original (logits) per arm, with
+    CIs; the bars are labelled with the count of full reversals."""
+    require_columns(summary, (*SUMMARY_COLUMNS, "full_reversals", "mean_shift"), "patching by arm")
+    overall = require_rows(summary[summary["group_by"] == "all"].reset_index(drop=True), "patching by arm")
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.14)
+    colours = [ARM_COLOURS.get(arm, PALETTE[0]) for arm in overall["arm"]]
+    reversals = [f"{r} / {n} reversed" for r, n in zip(overall["full_reversals"], overall["n"], strict=True)]
+    figure.add_trace(
+        go.Bar(
+            x=list(overall["arm"]),
+            name="mean recovery",
+            marker_color=colours,
+            text=reversals,
+            **_recovery(overall),
+        ),
+        row=1,
+        col=1,
+    )
+    shift = ci_trace_values(
+        overall, "mean_shift", "mean_shift_low", "mean_shift_high", scale=1.0, unit=" logits"
+    )
+    figure.add_trace(
+        go.Bar(x=list(overall["arm"]), name="mean shift", marker_color=colours, marker_opacity=0.6, **shift),
+        row=1,
+        col=2,
+    )
+    figure.update_yaxes(title_text="mean recovery (%)", row=1, col=1)
+    figure.update_yaxes(title_text="mean margin shift toward original (logits)", row=1, col=2)
+    figure.update_xaxes(title_text="arm", row=1, col=1)
+    figure.update_xaxes(title_text="arm", row=1, col=2)
+    figure.update_layout(showlegend=False)
+    return styled(figure, "Delta-only patching: recovery and margin shift by arm")
+
+
+def patching_by_group_figure(summary: pd.DataFrame) -> go.Figure:
+    """PSF-Med Table 18: mean recovery (%) with CIs per finding, phenomenon and direction, one panel per
+    grouping and one bar colour per arm."""
+    require_columns(summary, SUMMARY_COLUMNS, "patching by group")
+    groupings = [g for g in ("finding", "phenomenon", "direction") if (summary["group_by"] == g).any()]
+    require_rows(summary[summary["group_by"].isin(groupings)], "patching by group")
+    figure = make_subplots(rows=len(groupings), cols=1, vertical_spacing=0.12)
+    for row, grouping in enumerate(groupings, start=1):
+        rows = summary[summary["group_by"] == grouping]
+        for arm, arm_rows in rows.groupby("arm", sort=False):
+            figure.add_trace(
+                go.Bar(
+                    x=[label(group) for group in arm_rows["group"]],
+                    name=str(arm),
+                    legendgroup=str(arm),
+                    showlegend=row == 1,
+                    marker_color=ARM_COLOURS.get(str(arm), PALETTE[0]),
+                    **_recovery(arm_rows.reset_index(drop=True)),
+                ),
+                row=row,
+                col=1,
+            )
+        figure.update_yaxes(title_text="mean recovery (%)", row=row, col=1)
+        figure.update_xaxes(title_text=grouping, row=row, col=1)
+    figure.update_layout(barmode="group", height=320 * len(groupings) + 120)
+    return styled(figure, "Delta-only patching recovery by group")
+
+
+def layer_sweep_figure(sweep: pd.DataFrame) -> go.Figure:
+    """PSF-Med Table 19: mean recovery (%) by layer, with CIs, for full final-token ``resid_post`` patching
+    and for the SAE feature's component alone."""
+    require_columns(
+        sweep, ("patch", "layer", "mean_recovery", "mean_recovery_low", "mean_recovery_high"), "layer sweep"
+    )
+    require_rows(sweep, "layer sweep")
+    figure = go.Figure()
+    for index, (patch, rows) in enumerate(sweep.groupby("patch", sort=False)):
+        rows = rows.sort_values("layer").reset_index(drop=True)
+        single = len(rows) == 1
+        figure.add_trace(
+            go.Scatter(
+                x=list(rows["layer"]),
+                name=str(patch),
+                mode="markers" if single else "lines+markers",
+                marker={"size": 12 if single else 7, "symbol": "diamond" if single else "circle"},
+                line_color=PALETTE[index % len(PALETTE)],
+                **_recovery(rows),
+            )
+        )
+    figure.add_hline(y=100, line_dash="dash", line_color="#999", annotation_text="full recovery")
+    figure.update_layout(xaxis_dtick=1)
+    return styled(figure, "Margin recovery by patched layer", "layer index", "mean recovery (%)")
+
+
+def _configuration_name(rows: pd.DataFrame, name: str) -> str:
+    if name == "baseline" or "flip_rate_difference" not in rows.columns:
+        return name
+    difference, p_value = rows.iloc[0][["flip_rate_difference", "permutation_p_value"]]
+    return f"{name} (Δflip {100 * difference:+.1f} pts, p = {p_value:.2g})"
+
+
+def clamping_figure(clamping: pd.DataFrame) -> go.Figure:
+    """PSF-Med Tables 8, 26, 28: flip rate, accuracy, text-only agreement and swap sensitivity (%, CIs) per
+    configuration; the legend carries each configuration's paired flip-rate difference and p-value."""
+    require_columns(clamping, ("configuration", "metric", "value", "ci_low", "ci_high"), "clamping")
+    rows = require_rows(clamping[clamping["metric"].isin(CLAMP_METRICS)], "clamping")
+    order = [metric for metric in CLAMP_METRICS if metric in set(rows["metric"])]
+    figure = go.Figure()
+    for index, (name, group) in enumerate(rows.groupby("configuration", sort=False)):
+        group = group.drop_duplicates("metric").set_index("metric").reindex(order).reset_index()
+        figure.add_trace(
+            go.Bar(
+                x=[label(metric) for metric in group["metric"]],
+                name=_configuration_name(group.dropna(subset=["configuration"]), str(name)),
+                marker_color=PALETTE[index % len(PALETTE)],
+                **ci_trace_values(group),
+            )
+        )
+    figure.update_layout(barmode="group", legend={"orientation": "v", "y": 1, "x": 1.02, "xanchor": "left"})
+    return styled(figure, "Clamping and normalisation against baseline", "metric", "percent (%)")
+
+
+def latency_figure(latency: pd.DataFrame) -> go.Figure:
+    """Median latency per method (ms), labelled with its ratio to a plain forward pass."""
+    require_columns(latency, ("method", "median_ms"), "latency")
+    rows = require_rows(latency.reset_index(drop=True), "latency")
+    ratios = list(rows["ratio_to_plain"]) if "ratio_to_plain" in rows.columns else [None] * len(rows)
+    figure = go.Figure(
+        go.Bar(
+            x=list(rows["method"]),
+            y=list(rows["median_ms"]),
+            name="median latency",
+            text=[None if ratio is None or pd.isna(ratio) else f"×{ratio:.2f}" for ratio in ratios],
+            marker_color=PALETTE[0],
+        )
+    )
+    return styled(
+        figure, "Latency of each intervention (ratio to a plain forward)", "method", "median latency (ms)"
+    )

@@ -1,0 +1,110 @@
+"""The run report on hand-made run folders: provenance, every table, the figures with one inline plotly.js,
+the Markdown summary, and plain statements of what is not applicable or not run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from experiments.figure_inputs import load_run
+from experiments.figure_tables import ci_text
+from experiments.figures import FIGURES
+from experiments.report import main, write_report
+from experiments.report_facts import key_numbers, not_applicable
+from tests.experiments.test_figures import COMMIT, write_run_folder
+
+TABLE_HEADINGS = (
+    "Step timings",
+    "Key numbers",
+    "Robustness metrics",
+    "FlipBank composition",
+    "SAE transfer check",
+    "Top features",
+    "Patching summary",
+    "Recovery by layer",
+    "Clamping table",
+    "Flip rate and Dangerous fraction per configuration",
+)
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    run = write_run_folder(tmp_path_factory.mktemp("report") / "run")
+    page = write_report(run)
+    return run, page.read_text(encoding="utf-8")
+
+
+def test_the_report_states_provenance_and_step_timings(full_report: tuple[Path, str]) -> None:
+    run, page = full_report
+    assert (run / "report.html").is_file()
+    assert COMMIT in page
+    assert "abc123def456" in page  # config hash
+    assert "torch 2.13.0+cpu" in page and "float32" in page and "chat:6-shot" in page
+    assert "<td>flip_study</td>" in page and "12.5" in page
+
+
+def test_the_report_holds_every_table_with_cis(full_report: tuple[Path, str]) -> None:
+    _, page = full_report
+    for heading in TABLE_HEADINGS:
+        assert heading in page, heading
+    assert page.count("<table") == len(TABLE_HEADINGS) + 1  # + provenance
+    assert "15.6% [5.6, 25.6]" in page  # the flip rate with its CI
+    assert "44.8% [39.8, 49.8]" in page  # patching mean recovery
+    assert "+0.587 logits [0.538, 0.627]" in page  # patching mean shift
+    assert "-2.0 pts" in page  # paired flip-rate difference of a clamping configuration
+
+
+def test_the_report_embeds_every_figure_with_plotly_js_once(full_report: tuple[Path, str]) -> None:
+    _, page = full_report
+    for spec in FIGURES:
+        assert (f'id="fig-{spec.name}"' in page) == (spec.name != "latency")
+    assert len(re.findall(r"plotly\.js v\d", page)) == 1
+    assert "<script src=" not in page
+    assert "latency.parquet" in page
+
+
+def test_the_markdown_summary_has_the_key_numbers(full_report: tuple[Path, str]) -> None:
+    run, _ = full_report
+    summary = (run / "report.md").read_text(encoding="utf-8")
+    assert COMMIT in summary
+    assert "| flip rate | 15.6% [5.6, 25.6] | 15.6% |" in summary
+    assert "| FlipBank size | 4 (3 Yes→No, 1 No→Yes) |" in summary
+    assert "flip rate vs Dangerous fraction (Pearson r)" in summary
+    assert "**Latency**: not measured" in summary
+
+
+def test_a_text_only_run_says_the_image_metrics_are_not_applicable(tmp_path: Path) -> None:
+    run = write_run_folder(tmp_path / "run", with_images=False)
+    write_report(run)
+    page = (run / "report.html").read_text(encoding="utf-8")
+    summary = (run / "report.md").read_text(encoding="utf-8")
+    notes = dict(not_applicable(load_run(run)))
+    assert notes["swap sensitivity"].startswith("not applicable: a text-only study")
+    assert notes["text-only agreement (blank)"].startswith("not applicable")
+    assert "quadrant fraction" in notes
+    for text in (page, summary):
+        assert "not applicable: a text-only study (image conditions mined: none)" in text
+    table = key_numbers(load_run(run)).set_index("quantity")
+    assert table.loc["swap sensitivity", "this run"].startswith("not applicable")
+
+
+def test_missing_steps_are_reported_as_not_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = write_run_folder(tmp_path / "run", steps=("flip_study",))
+    (run / "provenance.json").unlink()
+    assert main([str(run)]) == 0
+    assert "report.html" in capsys.readouterr().out
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "not run: features/features.parquet missing" in page
+    assert "not run: clamping.parquet missing" in page
+    assert "Not run in this study" in page
+    assert "provenance.json missing" in page
+    assert 'id="fig-flip_rate_by_phenomenon"' in page
+
+
+def test_ci_text_formats_rates_margins_and_missing_values() -> None:
+    assert ci_text(0.156, 0.12, 0.191) == "15.6% [12.0, 19.1]"
+    assert ci_text(1.31, 1.1, 1.5, 1.0, " logits") == "+1.310 logits [1.100, 1.500]"
+    assert ci_text(0.5) == "50.0%"
+    assert ci_text(float("nan"), 0.1, 0.2) == "n/a"
