@@ -64,6 +64,7 @@ def flip_study(
 def study(
     preset_name: str = typer.Option("demo", "--preset", help="demo, tiny or medgemma-4b"),
     output: Path = typer.Option(Path("runs"), help="folder that receives the run folder"),
+    figures: Path = typer.Option(Path("figures"), help="folder that receives the figures"),
     only: list[str] = typer.Option([], help="run only these steps (repeat the option)"),
     force: bool = typer.Option(False, help="rerun steps that already finished"),
     sae_path: Path | None = typer.Option(None, help="a local SAE folder (Gemma Scope 2 or sae-lens format)"),
@@ -76,7 +77,7 @@ def study(
         config = replace(config, sae=SAESource(kind="folder", path=sae_path))
     if questions is not None:
         config = replace(config, questions=replace(config.questions, path=questions, image_root=image_root))
-    run_study(config, output, set(only) or None, force)
+    run_study(config, output, set(only) or None, force, figures)
 
 
 @app.command("version")

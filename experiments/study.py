@@ -10,12 +10,14 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.clamping_study import format_clamping_table, run_clamping_study
+from experiments.figures import write_figures
 from experiments.flip_pairs import flipbank_pairs, non_flip_pairs
 from experiments.flip_study import run_flip_study
 from experiments.latency_study import run_latency_study
 from experiments.layer_sweep_study import format_layer_sweep, run_layer_sweep
 from experiments.patching_study import format_patching_summary, run_patching_study
 from experiments.presets import StudyConfig
+from experiments.report import write_report
 from experiments.run_folder import run_folder, run_step
 from experiments.study_context import StudyContext
 from flipbank.curation import CurationSettings
@@ -149,9 +151,16 @@ STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
 )
 
 
-def run_study(config: StudyConfig, root: Path, only: set[str] | None = None, force: bool = False) -> Path:
+def run_study(
+    config: StudyConfig,
+    root: Path,
+    only: set[str] | None = None,
+    force: bool = False,
+    figures_root: Path | None = None,
+) -> Path:
     """Run every step (or ``only`` those) of ``config`` into its run folder under ``root``; finished steps
-    are skipped unless ``force``. Returns the run folder."""
+    are skipped unless ``force``. Then regenerate the figures (into ``figures_root/<run>`` when given) and
+    the run's report from the results on disk. Returns the run folder."""
     folder = run_folder(root, config)
     context = StudyContext(config, folder)
     print(f"study {config.name} → {folder}")
@@ -170,4 +179,8 @@ def run_study(config: StudyConfig, root: Path, only: set[str] | None = None, for
             {"config_hash": config.content_hash()},
         )
         write_provenance(folder, provenance)
+    if figures_root is not None:
+        written = write_figures(folder, figures_root / folder.name, inline_plotlyjs=False)
+        print(f"{len(written)} figures → {figures_root / folder.name}")
+    print(f"report → {write_report(folder)}")
     return folder

@@ -24,7 +24,7 @@ def tiny_study(tiny_handle: ModelHandle, tmp_path_factory: pytest.TempPathFactor
         questions=QuestionSource(kind="demo", limit=6),
         sae=SAESource(kind="folder", path=sae_folder),
     )
-    return run_study(config, root / "runs"), root
+    return run_study(config, root / "runs", figures_root=root / "figures"), root
 
 
 def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]) -> None:
@@ -46,6 +46,11 @@ def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]
     clamping = pd.read_parquet(folder / "clamping.parquet")
     assert clamping["configuration"].nunique() == 5
     assert (folder / "provenance.json").is_file()
+    assert (folder / "latency.parquet").is_file()
+    report = (folder / "report.html").read_text()
+    assert "provenance" in report.lower() and "layer" in report.lower()
+    figures = sorted(path.name for path in (folder.parent.parent / "figures" / folder.name).glob("*.html"))
+    assert "layer_sweep.html" in figures and "patching_by_arm.html" in figures
 
 
 def test_a_rerun_skips_every_step(tiny_study: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
