@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from experiments.cli_mining import merge_command, mine_command
 from experiments.demo_margins import run_demo_margins
 from experiments.flip_study import run_flip_study
 from experiments.model_options import ModelOptions
@@ -80,9 +81,17 @@ def study(
     run_study(config, output, set(only) or None, force, figures)
 
 
+app.command("mine")(mine_command)
+app.command("merge-shards")(merge_command)
+
+
 @app.command("version")
 def version() -> None:
     """Print the workbench version."""
     from importlib import metadata
 
     typer.echo(metadata.version("psf-workbench"))
+
+
+if __name__ == "__main__":
+    app()

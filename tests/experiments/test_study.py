@@ -67,3 +67,37 @@ def test_a_rerun_skips_every_step(tiny_study: tuple[Path, Path], capsys: pytest.
     output = capsys.readouterr().out
     assert output.count("done already, skipped") == len(STEPS)
     assert config_path.read_text() == before
+
+
+def test_sharded_mining_from_the_command_line_merges_to_the_unsharded_rows(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from experiments.cli import app
+
+    runner = CliRunner()
+    common = ["mine", "--model", "tiny-mm", "--prompt-style", "chat", "--condition", "blank"]
+    common += ["--answer-source", "forced_choice", "--limit", "5"]
+    whole = runner.invoke(app, [*common, "--output", str(tmp_path / "whole"), "--shard-count", "1"])
+    assert whole.exit_code == 0, whole.output
+    for index in (0, 1):
+        result = runner.invoke(
+            app,
+            [
+                *common,
+                "--output",
+                str(tmp_path / "sharded"),
+                "--shard-index",
+                str(index),
+                "--shard-count",
+                "2",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+    merged = runner.invoke(app, ["merge-shards", str(tmp_path / "sharded")])
+    assert merged.exit_code == 0, merged.output
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "whole" / "rows.parquet"),
+        pd.read_parquet(tmp_path / "sharded" / "rows.parquet"),
+        check_exact=False,
+        atol=1e-4,
+    )
