@@ -1,1 +1,2 @@
-"""The data side: question records, readers, the demo bank, flip mining, FlipBank curation and robustness metrics."""
+"""The data side: question records and readers, the demo bank, flip mining, FlipBank curation and the
+robustness metrics."""

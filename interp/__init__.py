@@ -1,1 +1,1 @@
-"""interp package."""
+"""The model side: loading Gemma 3 models, prompts, hooks, the yes-minus-no margin, answers, and interventions."""
