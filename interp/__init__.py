@@ -1,1 +1,1 @@
-"""The model side: loading Gemma 3 models, prompts, hooks, the yes-minus-no margin, answers, and interventions."""
+"""The model side: loading Gemma 3 models, prompts, hooks, the yes-minus-no margin, and interventions."""
