@@ -3,18 +3,16 @@ from the same mining rows, each with its clean margins and grouping labels."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from PIL import Image
 
 from flipbank.curation import answer_pairs
+from flipbank.mining import ImageLoader
 from flipbank.records import FlipCase, QuestionRecord
 from interp.patching import PatchPair
 from interp.prompts import PromptInput
-
-ImageLoader = Callable[[str], Image.Image]
 
 
 @dataclass(frozen=True)
