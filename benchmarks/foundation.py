@@ -10,7 +10,7 @@ import argparse
 
 import torch
 
-from benchmarks.timing import format_rows, time_interleaved
+from experiments.timing import format_rows, time_interleaved
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
 from interp.loading import load_model

@@ -51,6 +51,8 @@ class PromptTemplate:
 
     def describe(self) -> str:
         """A one-line description for provenance records."""
+        if self.style == PromptStyle.CHAT:
+            return PromptStyle.CHAT.value
         return f"{self.style.value}:{len(self.few_shot_examples)}-shot"
 
 

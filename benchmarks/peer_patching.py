@@ -1,0 +1,103 @@
+"""The patching rows of the peer benchmark: the workbench's batched delta-only patching against a plain
+per-pair loop that runs one pair at a time and recomputes the original's activations for every pair."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+from experiments.timing import TimingRow, format_rows, time_interleaved
+from flipbank.demo_bank import load_demo_bank
+from interp.feature_directions import FeatureDirections, feature_component
+from interp.forward import last_position_logits
+from interp.handle import ModelHandle
+from interp.hooks import ResidCapture, ResidEdit, ResidEditFunction
+from interp.margin import yes_minus_no_margin
+from interp.patching import PatchPair, margins_of, patched_margins
+from interp.prompts import PromptInput, PromptTemplate, encode_prompts
+
+PLAIN = "plain forward of the paraphrases (batched)"
+OURS = "ours: patched_margins (batched)"
+LOOP = "per-pair loop (original recomputed)"
+
+
+def demo_pairs(count: int) -> list[PatchPair]:
+    """The first ``count`` (original, paraphrase) pairs of the demo bank, the pairs its FlipBank is curated
+    from (patching costs the same whether or not a pair flipped)."""
+    pairs = [
+        PatchPair(PromptInput(question.original_question), PromptInput(paraphrase.text))
+        for question in load_demo_bank()
+        for paraphrase in question.paraphrases
+    ]
+    if len(pairs) < count:
+        raise ValueError(f"the demo bank has {len(pairs)} pairs; asked for {count}")
+    return pairs[:count]
+
+
+def _final_token_delta(features: FeatureDirections, original: Float[Tensor, "1 k"]) -> ResidEditFunction:
+    def edit(hidden: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_model"]:
+        edited = hidden.clone()
+        delta = features.encode(hidden[:, -1, :]) - original
+        edited[:, -1, :] -= feature_component(features, delta).to(hidden.dtype)
+        return edited
+
+    return edit
+
+
+def per_pair_loop(
+    handle: ModelHandle,
+    pairs: list[PatchPair],
+    layer: int,
+    features: FeatureDirections,
+    template: PromptTemplate,
+) -> Float[Tensor, " pair"]:
+    """The straightforward way: for each pair, run the original to read its layer activation, then run the
+    paraphrase with the delta-only edit (batch 1, no cached originals, no early stop)."""
+    tokens = handle.yes_no_tokens(template.answer_leading_space)
+    margins = []
+    for pair in pairs:
+        with ResidCapture(handle.layers, [layer]) as capture:
+            last_position_logits(handle, encode_prompts(handle, [pair.original], template))
+        with torch.inference_mode():
+            original = features.encode(capture.activations[layer])
+        inputs = encode_prompts(handle, [pair.paraphrase], template)
+        with ResidEdit(handle.layers, {layer: _final_token_delta(features, original)}):
+            margins.append(yes_minus_no_margin(last_position_logits(handle, inputs), tokens).cpu())
+    return torch.cat(margins)
+
+
+def patching_rows(
+    handle: ModelHandle,
+    pairs: list[PatchPair],
+    layer: int,
+    features: FeatureDirections,
+    template: PromptTemplate,
+    rounds: int,
+) -> tuple[list[TimingRow], dict[str, str]]:
+    """Time the plain forward, ours and the loop in interleaved rounds; the check column holds pairs per
+    second and the largest difference between the two sets of patched margins."""
+    paraphrases = [pair.paraphrase for pair in pairs]
+    methods: dict[str, Callable[[], object]] = {
+        PLAIN: lambda: margins_of(handle, paraphrases, template, batch_size=16),
+        OURS: lambda: patched_margins(
+            handle, pairs, layer, features, template, batch_size=16, progress=False
+        ),
+        LOOP: lambda: per_pair_loop(handle, pairs, layer, features, template),
+    }
+    ours, loop = methods[OURS](), methods[LOOP]()
+    assert isinstance(ours, Tensor) and isinstance(loop, Tensor)
+    clean = margins_of(handle, paraphrases, template, batch_size=16)
+    difference = float((ours - loop).abs().max())
+    moved = float((ours - clean).abs().max())
+    rows = time_interleaved(methods, baseline=PLAIN, rounds=rounds)
+    extra = {row.name: f"{len(pairs) / row.median_seconds:6.1f} pairs/s" for row in rows if row.name != PLAIN}
+    extra[OURS] += f"; max |ours − loop| = {difference:.1e} logits (patch moved margins ≤ {moved:.2f})"
+    return rows, extra
+
+
+def print_patching(rows: list[TimingRow], extra: dict[str, str], pairs: int) -> None:
+    print(f"\ndelta-only patching, {pairs} demo-bank pairs; ratios to the plain batched paraphrase forward")
+    print(format_rows(rows, extra))

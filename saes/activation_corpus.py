@@ -1,0 +1,123 @@
+"""Owns the SAE training corpus: the demo bank's questions rendered in the workbench's prompt templates, their
+``resid_post`` activations collected with our hooks (counted positions only, a shared few-shot prefix kept
+once), and a seeded, endlessly shuffled batch iterator over them for sae-lens's trainer."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from interp.handle import ModelHandle
+from interp.hooks import ResidCapture
+from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
+from saes.token_mask import DEFAULT_TOKEN_FILTER, TokenFilter, included_positions
+
+
+def demo_bank_path() -> Path:
+    """The demo question bank shipped with the workbench (PSF-Med MIMIC JSON format)."""
+    return Path(str(resources.files("flipbank") / "data" / "demo_bank.json"))
+
+
+def bank_questions(path: str | Path | None = None) -> dict[str, list[str]]:
+    """Question id → [original, paraphrases…] of a PSF-Med MIMIC-format file (default: the demo bank)."""
+    rows = json.loads(Path(path or demo_bank_path()).read_text())["results"]
+    return {
+        str(row["question_id"]): [str(row["original_question"])]
+        + [str(p["text"]) for p in row["paraphrases"]]
+        for row in rows
+    }
+
+
+def split_questions(
+    questions: dict[str, list[str]], eval_fraction: float, seed: int
+) -> tuple[list[str], list[str]]:
+    """Train and held-out question texts, split by question id (a question's paraphrases stay together). A
+    text that also occurs under a training question (banks repeat stock phrasings) stays out of the held-out
+    set, so the two never share a prompt."""
+    ids = sorted(questions)
+    random.Random(seed).shuffle(ids)
+    n_eval = round(len(ids) * eval_fraction)
+    held_out = set(ids[:n_eval])
+    train = list(dict.fromkeys(text for qid in ids if qid not in held_out for text in questions[qid]))
+    seen = set(train)
+    evaluation = [text for qid in ids if qid in held_out for text in questions[qid] if text not in seen]
+    return train, list(dict.fromkeys(evaluation))
+
+
+def _shared_prefix_length(token_rows: Sequence[list[int]]) -> int:
+    """Length of the token prefix every row shares (its activations are identical in every row)."""
+    first = token_rows[0]
+    length = min(len(row) for row in token_rows)
+    for row in token_rows[1:]:
+        length = next((i for i in range(length) if row[i] != first[i]), length)
+    return length
+
+
+def _real_tokens(
+    handle: ModelHandle, prompts: Sequence[PromptInput], template: PromptTemplate
+) -> list[list[int]]:
+    inputs = encode_prompts(handle, prompts, template)
+    ids, mask = inputs["input_ids"].cpu(), inputs["attention_mask"].cpu().bool()
+    return [ids[row][mask[row]].tolist() for row in range(len(prompts))]
+
+
+def collect_activations(
+    handle: ModelHandle,
+    layer: int,
+    questions: Sequence[str],
+    template: PromptTemplate,
+    token_filter: TokenFilter = DEFAULT_TOKEN_FILTER,
+    batch_size: int = 16,
+    progress: bool = False,
+) -> Float[Tensor, "token d_model"]:
+    """``resid_post`` of ``layer`` (float32, CPU) at every counted position of every question in ``template``;
+    the forward pass stops after ``layer``. Positions inside the prefix that all prompts share (the few-shot
+    examples) are taken from the first prompt only, so they are not repeated once per question."""
+    prompts = [PromptInput(question) for question in questions]
+    shared = _shared_prefix_length(_real_tokens(handle, prompts, template)) if len(prompts) > 1 else 0
+    chunks: list[Tensor] = []
+    for start, batch in tqdm(
+        list(zip(range(0, len(prompts), batch_size), batched(prompts, batch_size), strict=True)),
+        desc=f"activations ({template.describe()})",
+        unit="batch",
+        disable=not progress,
+    ):
+        inputs = encode_prompts(handle, batch, template)
+        keep = included_positions(handle, inputs, token_filter)
+        real_position = inputs["attention_mask"].long().cumsum(-1) - 1  # 0 at each row's first real token
+        repeated = real_position < shared
+        repeated[0] &= start != 0  # the very first prompt keeps the shared prefix
+        with (
+            ResidCapture(handle.layers, [layer], positions="all", stop_early=True) as capture,
+            torch.inference_mode(),
+        ):
+            handle.model(**inputs, use_cache=False)
+        resid = capture.activations[layer]
+        chunks.append(resid[(keep & ~repeated).to(resid.device)].float().cpu())
+    return torch.cat(chunks)
+
+
+def shuffled_batches(
+    activations: Float[Tensor, "token d_model"], batch_size: int, seed: int = 0
+) -> Iterator[Float[Tensor, "batch d_model"]]:
+    """Endless batches of ``batch_size`` rows: a fresh seeded permutation each epoch (sae-lens's
+    ``DataProvider``). Each batch is full; an epoch's leftover rows start the next epoch's first batch."""
+    if activations.shape[0] < batch_size:
+        raise ValueError(f"{activations.shape[0]} activations cannot fill a batch of {batch_size}")
+    generator = torch.Generator().manual_seed(seed)
+    leftover = activations[:0]
+    while True:
+        permuted = torch.cat(
+            [leftover, activations[torch.randperm(activations.shape[0], generator=generator)]]
+        )
+        full = permuted.shape[0] // batch_size * batch_size
+        yield from permuted[:full].split(batch_size)
+        leftover = permuted[full:]

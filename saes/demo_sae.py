@@ -1,0 +1,251 @@
+"""Owns the demo SAE for the Gemma 3 270M demo model: a sae-lens JumpReLU SAE (Gemma Scope 2's quadratic L0
+loss) trained on layer-9 ``resid_post`` of the demo bank's prompts, saved once in Gemma Scope 2 format in the
+workbench cache with its measured FVU, L0 and dead fraction.
+
+Run: ``.venv/bin/python -m saes.demo_sae [--force]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from jaxtyping import Float
+from sae_lens import JumpReLUTrainingSAE, JumpReLUTrainingSAEConfig, SAETrainer
+from sae_lens.config import SAETrainerConfig
+from torch import Tensor
+
+from interp.atomic_folder import build_folder_atomically, is_complete
+from interp.cache_dir import workbench_cache_dir
+from interp.handle import ModelHandle
+from interp.loading import load_model
+from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE
+from saes.activation_corpus import bank_questions, collect_activations, shuffled_batches, split_questions
+from saes.gemma_scope_format import save_gemma_scope_folder
+
+METRICS_FILE = "training_metrics.json"
+DEMO_SAE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DemoSAEConfig:
+    """What the demo SAE is trained on and how. ``lr_end`` must be given (sae-lens requires it for decay)."""
+
+    model_spec: str = "gemma3-270m"
+    layer: int = 9
+    d_sae: int = 2048
+    target_l0: float = 32.0
+    l0_coefficient: float = 0.3
+    l0_warm_up_steps: int = 300
+    jumprelu_init_threshold: float = 0.1
+    jumprelu_bandwidth: float = 0.05
+    pre_act_loss_coefficient: float | None = 3e-4
+    dead_feature_window: int = 100
+    lr: float = 2e-3
+    lr_end: float = 2e-4
+    lr_warm_up_steps: int = 50
+    batch_size: int = 512
+    total_training_samples: int = 600_000
+    eval_fraction: float = 0.1
+    seed: int = 0
+    templates: tuple[str, ...] = ("chat", "few_shot")
+    prompt_batch_size: int = 32
+
+    @property
+    def folder_name(self) -> str:
+        return f"demo-sae-{self.model_spec}-layer{self.layer}-w{self.d_sae}-v{DEMO_SAE_VERSION}"
+
+
+@dataclass
+class SAEQuality:
+    """Reconstruction quality on a set of activations (FVU against the set's own mean)."""
+
+    fvu: float
+    mean_l0: float
+    dead_fraction: float
+    n_tokens: int
+
+
+@dataclass
+class TrainingReport:
+    """What training did and how well the SAE reconstructs held-out activations."""
+
+    config: dict[str, object]
+    architecture: str
+    seconds_collecting: float
+    seconds_training: float
+    n_train_tokens: int
+    held_out: SAEQuality
+    train: SAEQuality
+    per_template: dict[str, SAEQuality] = field(default_factory=dict)
+
+
+_TEMPLATES = {"chat": CHAT_TEMPLATE, "few_shot": FEW_SHOT_TEMPLATE}
+
+
+@torch.no_grad()
+def measure_quality(
+    sae: JumpReLUTrainingSAE, activations: Float[Tensor, "token d_in"], chunk: int = 4096
+) -> SAEQuality:
+    """FVU, mean L0 and the fraction of features that never fire on ``activations`` (float64 sums)."""
+    squared_error, fired, active = 0.0, torch.zeros(sae.cfg.d_sae, dtype=torch.bool), 0
+    for rows in activations.split(chunk):
+        acts = sae.encode(rows)
+        squared_error += float((sae.decode(acts) - rows).double().pow(2).sum())
+        active += int((acts > 0).sum())
+        fired |= (acts > 0).any(0).cpu()
+    centred = activations.double() - activations.double().mean(0)
+    return SAEQuality(
+        fvu=squared_error / float(centred.pow(2).sum()),
+        mean_l0=active / activations.shape[0],
+        dead_fraction=float((~fired).float().mean()),
+        n_tokens=int(activations.shape[0]),
+    )
+
+
+def _training_sae(config: DemoSAEConfig, d_in: int, scaled: Tensor) -> JumpReLUTrainingSAE:
+    sae = JumpReLUTrainingSAE(
+        JumpReLUTrainingSAEConfig(
+            d_in=d_in,
+            d_sae=config.d_sae,
+            apply_b_dec_to_input=False,  # Gemma Scope 2 format: no input-side b_dec
+            normalize_activations="none",  # we scale inputs ourselves and fold the factor in afterwards
+            jumprelu_sparsity_loss_mode="quadratic",
+            target_l0=config.target_l0,
+            l0_coefficient=config.l0_coefficient,
+            l0_warm_up_steps=config.l0_warm_up_steps,
+            jumprelu_init_threshold=config.jumprelu_init_threshold,
+            jumprelu_bandwidth=config.jumprelu_bandwidth,
+            pre_act_loss_coefficient=config.pre_act_loss_coefficient,
+        )
+    )
+    with torch.no_grad():
+        sae.b_dec.copy_(scaled.mean(0))  # start the reconstruction at the data mean
+    return sae
+
+
+def train_sae(config: DemoSAEConfig, activations: Float[Tensor, "token d_in"]) -> JumpReLUTrainingSAE:
+    """Train a JumpReLU SAE with sae-lens's ``SAETrainer`` on ``activations`` (float32, CPU). Inputs are
+    scaled so that their mean norm is √d_in (as sae-lens's ``expected_average_only_in`` does), and the
+    factor is folded into the weights afterwards with sae-lens's ``fold_activation_norm_scaling_factor``,
+    so the result reads raw ``resid_post``."""
+    torch.manual_seed(config.seed)
+    d_in = activations.shape[1]
+    scale = d_in**0.5 / float(activations.norm(dim=-1).mean())
+    scaled = activations * scale
+    sae = _training_sae(config, d_in, scaled)
+    trainer_config = SAETrainerConfig(
+        total_training_samples=config.total_training_samples,
+        train_batch_size_samples=config.batch_size,
+        lr=config.lr,
+        lr_end=config.lr_end,
+        lr_scheduler_name="cosineannealing",
+        lr_warm_up_steps=config.lr_warm_up_steps,
+        dead_feature_window=config.dead_feature_window,
+        device="cpu",
+    )
+    trainer = SAETrainer(trainer_config, sae, shuffled_batches(scaled, config.batch_size, config.seed))
+    trained = trainer.fit()
+    trained.fold_activation_norm_scaling_factor(scale)
+    return trained.eval()
+
+
+def _collect(handle: ModelHandle, config: DemoSAEConfig, questions: list[str]) -> dict[str, Tensor]:
+    return {
+        name: collect_activations(
+            handle,
+            config.layer,
+            questions,
+            _TEMPLATES[name],
+            batch_size=config.prompt_batch_size,
+            progress=True,
+        )
+        for name in config.templates
+    }
+
+
+def build_demo_sae(
+    destination: Path,
+    handle: ModelHandle,
+    config: DemoSAEConfig,
+    questions: dict[str, list[str]] | None = None,
+) -> TrainingReport:
+    """Collect activations, train, measure and write the Gemma Scope 2 folder plus ``training_metrics.json``.
+    ``questions`` (question id → texts) defaults to the demo bank's originals and paraphrases."""
+    bank = questions if questions is not None else bank_questions()
+    train_questions, eval_questions = split_questions(bank, config.eval_fraction, config.seed)
+    start = time.perf_counter()
+    train_sets, eval_sets = (
+        _collect(handle, config, train_questions),
+        _collect(handle, config, eval_questions),
+    )
+    collected = time.perf_counter()
+    train_activations = torch.cat(list(train_sets.values()))
+    sae = train_sae(config, train_activations)
+    trained = time.perf_counter()
+    report = TrainingReport(
+        config=asdict(config),
+        architecture="jumprelu (sae-lens JumpReLUTrainingSAE, quadratic L0 loss)",
+        seconds_collecting=collected - start,
+        seconds_training=trained - collected,
+        n_train_tokens=int(train_activations.shape[0]),
+        held_out=measure_quality(sae, torch.cat(list(eval_sets.values()))),
+        train=measure_quality(sae, train_activations),
+        per_template={name: measure_quality(sae, acts) for name, acts in eval_sets.items()},
+    )
+    save_gemma_scope_folder(
+        sae, destination, config.layer, "google/gemma-3-270m", {"workbench_demo_sae": True}
+    )
+    (destination / METRICS_FILE).write_text(json.dumps(asdict(report), indent=2) + "\n")
+    return report
+
+
+def demo_sae_folder(cache_dir: str | Path | None = None, config: DemoSAEConfig = DemoSAEConfig()) -> Path:
+    """Where the demo SAE for ``config`` lives (or will) in the workbench cache."""
+    return workbench_cache_dir(cache_dir) / config.folder_name
+
+
+def ensure_demo_sae(
+    cache_dir: str | Path | None = None,
+    config: DemoSAEConfig = DemoSAEConfig(),
+    handle: ModelHandle | None = None,
+) -> Path:
+    """Train the demo SAE once (minutes) into the cache, atomically; later calls return its folder at once."""
+    folder = demo_sae_folder(cache_dir, config)
+    if is_complete(folder):
+        return folder
+    model = handle if handle is not None else load_model(config.model_spec, device="cpu", dtype="float32")
+    return build_folder_atomically(
+        folder, lambda staging: print(_describe(build_demo_sae(staging, model, config)))
+    )
+
+
+def _describe(report: TrainingReport) -> str:
+    held = report.held_out
+    return (
+        f"demo SAE ({report.architecture}): collected {report.n_train_tokens} training tokens in "
+        f"{report.seconds_collecting:.0f}s, trained in {report.seconds_training:.0f}s; "
+        f"held-out FVU {held.fvu:.4f}, L0 {held.mean_l0:.1f}, dead {held.dead_fraction:.1%} "
+        f"({held.n_tokens} tokens)"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--force", action="store_true", help="retrain even when the cached SAE exists")
+    arguments = parser.parse_args(argv)
+    folder = demo_sae_folder(arguments.cache_dir)
+    if arguments.force and is_complete(folder):
+        (folder / ".complete").unlink()
+    folder = ensure_demo_sae(arguments.cache_dir)
+    print(f"demo SAE: {folder}")
+    print((folder / METRICS_FILE).read_text())
+
+
+if __name__ == "__main__":
+    main()

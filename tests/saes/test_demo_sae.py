@@ -1,0 +1,63 @@
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from interp.handle import ModelHandle
+from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE
+from saes.activation_corpus import collect_activations, split_questions
+from saes.demo_sae import METRICS_FILE, DemoSAEConfig, build_demo_sae, measure_quality, train_sae
+from saes.loading import load_sae
+
+TINY_CONFIG = DemoSAEConfig(
+    model_spec="tiny-mm",
+    layer=2,
+    d_sae=64,
+    target_l0=8.0,
+    l0_warm_up_steps=5,
+    lr_warm_up_steps=5,
+    batch_size=64,
+    total_training_samples=64 * 60,
+    eval_fraction=0.25,
+    prompt_batch_size=8,
+)
+QUESTIONS = {
+    "q1": ["Is there a pleural effusion?", "Any fluid around the lungs here?", "Is there no effusion?"],
+    "q2": ["Is the heart enlarged?", "Is there radiographic evidence of cardiomegaly?"],
+    "q3": ["Is there a pneumothorax?", "Is a collapsed lung present?"],
+    "q4": ["Is there consolidation?", "Any pneumonia on this film?"],
+}
+
+
+def test_training_learns_and_reads_raw_activations(tiny_handle: ModelHandle) -> None:
+    texts = [text for group in QUESTIONS.values() for text in group]
+    activations = torch.cat(
+        [collect_activations(tiny_handle, 2, texts, t) for t in (CHAT_TEMPLATE, FEW_SHOT_TEMPLATE)]
+    )
+    sae = train_sae(TINY_CONFIG, activations)
+    assert sae.cfg.normalize_activations == "none" and not sae.cfg.apply_b_dec_to_input
+    assert sae.cfg.jumprelu_sparsity_loss_mode == "quadratic"
+    quality = measure_quality(sae, activations)
+    assert quality.fvu < 0.5 and 0 < quality.mean_l0 < TINY_CONFIG.d_sae
+    untrained = train_sae(replace(TINY_CONFIG, total_training_samples=TINY_CONFIG.batch_size), activations)
+    assert quality.fvu < measure_quality(untrained, activations).fvu
+
+
+def test_built_folder_loads_and_matches_its_metrics(tiny_handle: ModelHandle, tmp_path: Path) -> None:
+    report = build_demo_sae(tmp_path / "demo", tiny_handle, TINY_CONFIG, QUESTIONS)
+    metrics = json.loads((tmp_path / "demo" / METRICS_FILE).read_text())
+    assert metrics["held_out"]["fvu"] == report.held_out.fvu and set(metrics["per_template"]) == {
+        "chat",
+        "few_shot",
+    }
+    assert metrics["config"]["lr_end"] == TINY_CONFIG.lr_end and "jumprelu" in metrics["architecture"]
+    loaded = load_sae(tmp_path / "demo", tiny_handle)
+    assert loaded.layer == 2 and loaded.d_sae == 64 and type(loaded.sae).__name__ == "JumpReLUSAE"
+    _, held_out = split_questions(QUESTIONS, TINY_CONFIG.eval_fraction, TINY_CONFIG.seed)
+    held = torch.cat(
+        [collect_activations(tiny_handle, 2, held_out, t) for t in (CHAT_TEMPLATE, FEW_SHOT_TEMPLATE)]
+    )
+    again = measure_quality(loaded.sae, held)  # the saved weights are the ones that were measured
+    assert again.n_tokens == report.held_out.n_tokens
+    assert abs(again.fvu - report.held_out.fvu) < 1e-5 and again.mean_l0 == report.held_out.mean_l0

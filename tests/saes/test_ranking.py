@@ -1,0 +1,134 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from interp.forward import score_prompts
+from interp.handle import ModelHandle
+from interp.hooks import ResidCapture
+from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
+from saes.features import encode_all
+from saes.loading import LoadedSAE
+from saes.pairs import PromptPair
+from saes.ranking import RankingConfig, collect_pair_activations, feature_table, rank_features, rank_pairs
+
+PAIRS = [
+    PromptPair(
+        "q1/0",
+        "q1",
+        "Is there a pleural effusion?",
+        "Any fluid around the lungs here?",
+        "specificity_modulation",
+    ),
+    PromptPair(
+        "q1/1", "q1", "Is there a pleural effusion?", "Is there no pleural effusion?", "negation_pattern"
+    ),
+    PromptPair(
+        "q2/0",
+        "q2",
+        "Is the heart enlarged?",
+        "Is there radiographic evidence of cardiomegaly?",
+        "specificity_modulation",
+    ),
+    PromptPair("q2/1", "q2", "Is the heart enlarged?", "Is the heart big?", "lexical_substitution"),
+    PromptPair(
+        "q3/0", "q3", "Is there a pneumothorax?", "Is a collapsed lung present?", "lexical_substitution"
+    ),
+]
+
+
+def test_feature_table_recovers_a_planted_feature() -> None:
+    rng = np.random.default_rng(1)
+    n, d = 60, 12
+    delta_margin = rng.normal(size=n)
+    delta_f = rng.normal(scale=0.2, size=(n, d))
+    delta_f[:, 7] = 3.0 * delta_margin  # largest |Δf| and perfectly correlated
+    f_para = np.abs(rng.normal(size=(n, d)))
+    flipped = np.arange(n) < 20
+    f_para[flipped, 7] += 5.0  # fires harder on flips
+    phenomena = ["negation_pattern" if i % 2 else "lexical_substitution" for i in range(n)]
+    registers = ["other"] * n
+    table = feature_table(
+        delta_f, f_para, delta_margin, flipped, phenomena, registers, RankingConfig(n_top=3)
+    )
+    best = table.iloc[0]
+    assert best["feature"] == 7 and best["rank"] == 1 and len(table) == 3
+    assert best["pearson_r"] == pytest.approx(1.0) and best["pearson_ci_low"] == pytest.approx(1.0)
+    assert best["spearman_r"] == pytest.approx(1.0)
+    assert best["mwu_p"] < 1e-6 and best["mean_act_flip"] > best["mean_act_no_flip"] + 4
+    assert (best["n_flip"], best["n_no_flip"]) == (20, 40)
+    assert abs(table.iloc[1]["pearson_r"]) < 0.5
+    expected = f_para[1::2, 7].mean()
+    assert best["mean_act[phenomenon=negation_pattern]"] == pytest.approx(expected)
+    assert "mean_act[register=other]" in table.columns
+
+
+def test_pair_features_match_single_prompt_encodes(tiny_handle: ModelHandle, tiny_sae: LoadedSAE) -> None:
+    activations = collect_pair_activations(tiny_handle, tiny_sae, PAIRS, FEW_SHOT_TEMPLATE, batch_size=2)
+    assert activations.f_original.shape == (5, tiny_sae.d_sae)
+    assert torch.equal(activations.f_original[0], activations.f_original[1])  # one original, run once
+    single = encode_prompts(tiny_handle, [PromptInput(PAIRS[2].paraphrase)], FEW_SHOT_TEMPLATE)
+    with ResidCapture(tiny_handle.layers, [2]) as capture, torch.no_grad():
+        tiny_handle.model(**single)
+    expected = encode_all(tiny_sae.sae, capture.activations[2])[0]
+    torch.testing.assert_close(activations.f_paraphrase[2], expected, rtol=1e-4, atol=1e-4)
+    scores = score_prompts(
+        tiny_handle, [PromptInput(p.paraphrase) for p in PAIRS], FEW_SHOT_TEMPLATE, progress=False
+    )
+    torch.testing.assert_close(
+        activations.margin_paraphrase, torch.tensor([s.margin for s in scores]), atol=1e-4, rtol=0
+    )
+
+
+def test_known_margins_skip_the_logits_and_agree(tiny_handle: ModelHandle, tiny_sae: LoadedSAE) -> None:
+    measured = collect_pair_activations(tiny_handle, tiny_sae, PAIRS, FEW_SHOT_TEMPLATE)
+    known = [
+        PromptPair(
+            **{**p.__dict__, "original_margin": float(mo), "paraphrase_margin": float(mp), "flipped": i == 0}
+        )
+        for i, (p, mo, mp) in enumerate(
+            zip(PAIRS, measured.margin_original, measured.margin_paraphrase, strict=True)
+        )
+    ]
+    early = collect_pair_activations(tiny_handle, tiny_sae, known, FEW_SHOT_TEMPLATE)
+    torch.testing.assert_close(early.f_paraphrase, measured.f_paraphrase)
+    torch.testing.assert_close(early.margin_paraphrase, measured.margin_paraphrase)
+    ranking = rank_features(known, early, RankingConfig(n_top=4, n_resamples=50))
+    assert ranking.pairs["flipped"].tolist() == [True, False, False, False, False]
+    assert set(ranking.pairs["flip_source"]) == {"parsed_answer"}
+
+
+def test_rank_pairs_writes_parquet_and_summary(
+    tiny_handle: ModelHandle, tiny_sae: LoadedSAE, tmp_path: Path
+) -> None:
+    ranking = rank_pairs(
+        tiny_handle, tiny_sae, PAIRS, FEW_SHOT_TEMPLATE, RankingConfig(n_top=5, n_resamples=100)
+    )
+    features_path, pairs_path = ranking.write(tmp_path)
+    features = pd.read_parquet(features_path)
+    assert features["mean_abs_delta"].is_monotonic_decreasing and len(features) == 5
+    pairs = pd.read_parquet(pairs_path)
+    assert pairs["register"].tolist() == ["casual", "other", "formal", "other", "other"]
+    np.testing.assert_allclose(pairs["delta_margin"], pairs["margin_paraphrase"] - pairs["margin_original"])
+    top = int(features.iloc[0]["feature"])
+    assert f"delta_f[{top}]" in pairs.columns
+    assert ranking.summary(k=2).count("\n#") == 2
+    assert f"#1 feature {top}:" in ranking.summary()
+
+
+def test_image_and_text_pairs_are_batched_apart_and_kept_in_order(
+    tiny_handle: ModelHandle, tiny_sae: LoadedSAE, xray_like_image: Image.Image
+) -> None:
+    with_image = PromptPair(
+        "i/0", "i", "Is there an effusion?", "Any fluid here?", "lexical_substitution", xray_like_image
+    )
+    mixed = [PAIRS[0], with_image, PAIRS[3]]
+    activations = collect_pair_activations(tiny_handle, tiny_sae, mixed, CHAT_TEMPLATE, batch_size=4)
+    text_only = collect_pair_activations(tiny_handle, tiny_sae, [PAIRS[0], PAIRS[3]], CHAT_TEMPLATE)
+    torch.testing.assert_close(activations.f_paraphrase[[0, 2]], text_only.f_paraphrase, rtol=1e-4, atol=1e-4)
+    alone = collect_pair_activations(tiny_handle, tiny_sae, [with_image], CHAT_TEMPLATE)
+    torch.testing.assert_close(activations.f_paraphrase[1], alone.f_paraphrase[0], rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(activations.f_paraphrase[1], activations.f_paraphrase[0])
