@@ -51,7 +51,7 @@ def _arm(
     arm: str,
 ) -> pd.DataFrame:
     features = feature_slice(loaded.sae, [feature])
-    patched = patched_margins(handle, pairs.pairs, loaded.layer, features, template, progress=False)
+    patched = patched_margins(handle, pairs.pairs, loaded.layer, features, template)
     outcomes = patch_outcomes(pairs.labels["m_orig"], pairs.labels["m_para"], patched.numpy())
     labels = pairs.labels.drop(columns=["m_orig", "m_para"]).reset_index(drop=True)
     return pd.concat([labels, outcomes], axis=1).assign(arm=arm, feature=feature)

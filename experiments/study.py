@@ -26,6 +26,9 @@ from saes.pairs import PromptPair
 from saes.ranking import rank_pairs
 from saes.transfer import transfer_check
 
+#: The transfer check runs three forwards per prompt; its statistics settle well before the whole FlipBank.
+TRANSFER_PROMPTS = 128
+
 
 def flip_study_step(context: StudyContext) -> None:
     """PSF-Med Tables 2–3, 16, 20: mining, robustness metrics and the curated FlipBank."""
@@ -76,9 +79,13 @@ def features_step(context: StudyContext) -> None:
     folder = context.folder / "features"
     flips = flipbank_pairs(context.flipbank(), context.image_loader)
     prompts = [prompt for pair in flips.pairs for prompt in (pair.original, pair.paraphrase)]
-    report = transfer_check(context.handle, context.sae, prompts, context.template)
+    report = transfer_check(
+        context.handle, context.sae, prompts[:TRANSFER_PROMPTS], context.template, progress=True
+    )
     print(report.summary())
-    ranking = rank_pairs(context.handle, context.sae, _ranking_pairs(context), context.template)
+    ranking = rank_pairs(
+        context.handle, context.sae, _ranking_pairs(context), context.template, progress=True
+    )
     ranking.write(folder)
     (folder / "transfer.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     print(ranking.summary())
