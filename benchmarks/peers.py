@@ -172,7 +172,7 @@ def _patched_feature(
     return feature_slice(sae, [int(delta.argmax())])
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="gemma3-270m")
     parser.add_argument("--layer", type=int, default=9)
@@ -180,7 +180,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--pairs", type=int, default=32)
     parser.add_argument("--patch-rounds", type=int, default=5)
-    arguments = parser.parse_args()
+    parser.add_argument("--threads", type=int, help="torch threads (1 steadies ratios on a shared machine)")
+    return parser.parse_args()
+
+
+def main() -> None:
+    arguments = _arguments()
+    if arguments.threads:
+        torch.set_num_threads(arguments.threads)
     missing = missing_peers()
     if missing:
         print(f"peer libraries missing ({', '.join(missing)}): their rows are left out; {INSTALL_HINT}")

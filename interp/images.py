@@ -42,6 +42,17 @@ def blank_image(kind: BlankKind = BlankKind.GRAY, seed: int = 0) -> Image.Image:
     return Image.fromarray(pixels, mode="RGB")
 
 
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB with 8 bits per channel; high-bit-depth grayscale (16-bit PNGs as PadChest ships them) is
+    min–max windowed to 0–255 instead of being clipped at 255."""
+    if image.mode not in ("I", "I;16", "I;16B", "I;16L", "F"):
+        return image.convert("RGB")
+    pixels = np.asarray(image, dtype=np.float64)
+    low, high = float(pixels.min()), float(pixels.max())
+    scaled = (pixels - low) / (high - low) * 255.0 if high > low else np.zeros_like(pixels)
+    return Image.fromarray(np.rint(scaled).astype(np.uint8), mode="L").convert("RGB")
+
+
 def load_image(path: str | Path) -> Image.Image:
     """Open an image file as 224×224 RGB; a file that is missing or not an image gets a clear error."""
     path = Path(path)
@@ -49,8 +60,8 @@ def load_image(path: str | Path) -> Image.Image:
         raise FileNotFoundError(f"image not found: {path}")
     try:
         with Image.open(path) as opened:
-            image = opened.convert("RGB")
-    except (UnidentifiedImageError, OSError) as error:
+            image = _to_rgb(opened)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise ValueError(f"{path}: not a readable image ({error})") from error
     if image.size != (IMAGE_SIZE, IMAGE_SIZE):
         image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BICUBIC)

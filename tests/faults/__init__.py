@@ -1,0 +1,1 @@
+"""Fault-injection and safety tests: killed runs, bad configurations, offline and data-locality checks."""
