@@ -190,7 +190,8 @@ class Correlation:
     ci: ConfidenceInterval
 
 
-def _rowwise_pearson(x: FloatArray, y: FloatArray) -> FloatArray:
+def rowwise_pearson(x: FloatArray, y: FloatArray) -> FloatArray:
+    """Pearson r of each row of ``x`` with the same row of ``y`` (vectorised); NaN for a constant row."""
     x_centred = x - x.mean(axis=-1, keepdims=True)
     y_centred = y - y.mean(axis=-1, keepdims=True)
     spread = np.sqrt((x_centred**2).sum(axis=-1) * (y_centred**2).sum(axis=-1))
@@ -199,7 +200,7 @@ def _rowwise_pearson(x: FloatArray, y: FloatArray) -> FloatArray:
 
 
 def _rowwise_spearman(x: FloatArray, y: FloatArray) -> FloatArray:
-    return _rowwise_pearson(scipy_stats.rankdata(x, axis=-1), scipy_stats.rankdata(y, axis=-1))
+    return rowwise_pearson(scipy_stats.rankdata(x, axis=-1), scipy_stats.rankdata(y, axis=-1))
 
 
 def _correlation(
@@ -219,7 +220,7 @@ def _correlation(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = test(first, second)
-    rowwise = _rowwise_pearson if method == "pearson" else _rowwise_spearman
+    rowwise = rowwise_pearson if method == "pearson" else _rowwise_spearman
     interval = _bootstrap(
         size, lambda indices: rowwise(first[indices], second[indices]), resamples, level, seed
     )

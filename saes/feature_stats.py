@@ -11,6 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from flipbank.statistics import rowwise_pearson
+
 CorrelationMethod = Literal["pearson", "spearman"]
 FloatArray = NDArray[np.float64]
 
@@ -24,16 +26,6 @@ class Correlation:
     ci_high: float
 
 
-def _rowwise_pearson(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Pearson r of each row of ``x`` with the same row of ``y``; NaN for a constant row."""
-    xc = x - x.mean(axis=-1, keepdims=True)
-    yc = y - y.mean(axis=-1, keepdims=True)
-    denominator = np.sqrt((xc**2).sum(axis=-1) * (yc**2).sum(axis=-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (xc * yc).sum(axis=-1) / denominator
-    return np.where(denominator > 0, r, np.nan)
-
-
 def _prepare(x: FloatArray, y: FloatArray, method: CorrelationMethod) -> tuple[FloatArray, FloatArray]:
     if method == "spearman":
         return stats.rankdata(x, axis=-1), stats.rankdata(y, axis=-1)
@@ -45,7 +37,7 @@ def correlation(
 ) -> float:
     """Pearson r, or Spearman's rho (Pearson r of average ranks); NaN when either side is constant."""
     xs, ys = _prepare(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), method)
-    return float(_rowwise_pearson(xs[None, :], ys[None, :])[0])
+    return float(rowwise_pearson(xs[None, :], ys[None, :])[0])
 
 
 def bootstrap_indices(n: int, n_resamples: int = 1000, seed: int = 0) -> NDArray[np.int64]:
@@ -67,7 +59,7 @@ def bootstrap_correlation(
     if len(xa) < 3:
         return Correlation(r, float("nan"), float("nan"))
     xs, ys = _prepare(xa[indices], ya[indices], method)
-    resampled = _rowwise_pearson(xs, ys)
+    resampled = rowwise_pearson(xs, ys)
     if np.isnan(resampled).all():
         return Correlation(r, float("nan"), float("nan"))
     tail = (1.0 - confidence) / 2.0 * 100.0
