@@ -8,7 +8,9 @@ Run: ``.venv/bin/python -m benchmarks.memory [--sizes 50 100 200 400]``
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -25,11 +27,15 @@ from interp.loading import load_model
 from interp.patching import PatchPair, patched_margins
 from interp.prompts import FEW_SHOT_TEMPLATE, PromptInput, batched, encode_prompts
 from interp.resid_cache import final_token_resid
-from saes.features import feature_slice
+from saes.features import FeatureSlice, feature_slice
 
 LAYER = 9
 BATCH = 16
 MIB = 2**20
+#: glibc raises its mmap threshold each time a large mmapped block is freed, after which activation-sized
+#: buffers come from the heap, fragment it and inflate the peak with run length; a fixed threshold keeps
+#: them mmapped (returned to the system on free), so the peak shows what the workload holds.
+MMAP_THRESHOLD = 128 * 1024
 Workload = Callable[[ModelHandle, list[PatchPair]], list[Tensor]]
 
 
@@ -53,11 +59,21 @@ def capture_all_positions(handle: ModelHandle, pairs: list[PatchPair]) -> list[T
     return kept
 
 
+_FEATURES: dict[int, FeatureSlice] = {}
+
+
+def _feature(handle: ModelHandle, pairs: list[PatchPair]) -> FeatureSlice:
+    """One feature of a random 16k SAE, built once per process (the SAE itself is not kept)."""
+    if id(handle) not in _FEATURES:
+        sample = capture_final(handle, pairs[:BATCH])[0][:, 0]
+        sae = random_jumprelu_sae(sample, 16384, f"blocks.{LAYER}.hook_resid_post")
+        _FEATURES[id(handle)] = feature_slice(sae, [0])
+    return _FEATURES[id(handle)]
+
+
 def patching(handle: ModelHandle, pairs: list[PatchPair]) -> list[Tensor]:
-    """Delta-only patching of one feature of a random 16k SAE over the pairs (keeps one margin per pair)."""
-    sample = capture_final(handle, pairs[:BATCH])[0][:, 0]
-    sae = random_jumprelu_sae(sample, 16384, f"blocks.{LAYER}.hook_resid_post")
-    features = feature_slice(sae, [0])
+    """Delta-only patching of one feature over the pairs (keeps one margin per pair)."""
+    features = _feature(handle, pairs)
     return [
         patched_margins(handle, pairs, LAYER, features, FEW_SHOT_TEMPLATE, batch_size=BATCH, progress=False)
     ]
@@ -78,7 +94,8 @@ def child(workload: str, pairs: int) -> dict[str, float]:
     """Load the model, warm the workload up on one batch, then run it on ``pairs`` pairs."""
     handle = load_model("gemma3-270m")
     chosen = demo_pairs(pairs)
-    WORKLOADS[workload](handle, chosen[: BATCH // 2])
+    WORKLOADS[workload](handle, chosen[:BATCH])
+    gc.collect()  # garbage of the warm-up (e.g. the random SAE's reference cycles) does not count
     warm = _peak_mib()
     kept = WORKLOADS[workload](handle, chosen)
     tokens = max(
@@ -95,9 +112,12 @@ def child(workload: str, pairs: int) -> dict[str, float]:
     }
 
 
-def _run_child(workload: str, pairs: int) -> dict[str, float]:
+def _run_child(workload: str, pairs: int, fixed_mmap_threshold: bool) -> dict[str, float]:
     command = [sys.executable, "-m", "benchmarks.memory", "--child", workload, str(pairs)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    environment = dict(os.environ)
+    if fixed_mmap_threshold:
+        environment["MALLOC_MMAP_THRESHOLD_"] = str(MMAP_THRESHOLD)
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=environment).stdout
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
@@ -109,21 +129,16 @@ def _would_keep(result: dict[str, float], pairs: int) -> tuple[float, float]:
     return every_layer, logits_batch
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200, 400])
-    parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "PAIRS"), help=argparse.SUPPRESS)
-    arguments = parser.parse_args()
-    if arguments.child:
-        print(json.dumps(child(arguments.child[0], int(arguments.child[1]))))
-        return
-    header = (
+def print_table(workloads: list[str], sizes: list[int], fixed_mmap_threshold: bool) -> None:
+    """One row per workload and size, each measured in a fresh child process."""
+    malloc = f"MALLOC_MMAP_THRESHOLD_={MMAP_THRESHOLD}" if fixed_mmap_threshold else "glibc default malloc"
+    print(f"MiB, one fresh process per row ({malloc}); would be: all layers & positions / a batch of logits")
+    print(
         f"{'workload':<24} {'pairs':>5} {'kept MiB':>9} {'warm RSS':>9} {'peak RSS':>9} {'peak − warm':>11}"
     )
-    print(f"{header}   (MiB; each row a fresh process; every layer & position / one batch of full logits)")
-    for workload in WORKLOADS:
-        for pairs in arguments.sizes:
-            result = _run_child(workload, pairs)
+    for workload in workloads:
+        for pairs in sizes:
+            result = _run_child(workload, pairs, fixed_mmap_threshold)
             layers, logits = _would_keep(result, pairs)
             print(
                 f"{workload:<24} {pairs:>5} {result['kept_mib']:>9.1f} {result['warm_mib']:>9.0f} "
@@ -131,6 +146,21 @@ def main() -> None:
                 f"(would be {layers:,.0f} / {logits:,.0f})",
                 flush=True,
             )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200, 400])
+    parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
+    parser.add_argument(
+        "--glibc-default", action="store_true", help="keep glibc's dynamic mmap threshold in the children"
+    )
+    parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "PAIRS"), help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.child:
+        print(json.dumps(child(arguments.child[0], int(arguments.child[1]))))
+    else:
+        print_table(arguments.workloads, arguments.sizes, not arguments.glibc_default)
 
 
 if __name__ == "__main__":
