@@ -25,7 +25,7 @@ from benchmarks.peer_sae import random_jumprelu_sae
 from flipbank.demo_bank import load_demo_bank
 from flipbank.mining import mine
 from flipbank.mining_plan import MiningSettings
-from flipbank.mining_store import merge_shards
+from flipbank.mining_store import ROWS_FILE, merge_shards
 from flipbank.records import QuestionRecord
 from interp.handle import ModelHandle
 from interp.loading import load_model
@@ -112,37 +112,46 @@ def format_scaling(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def sharded_check(handle: ModelHandle, questions: list[QuestionRecord], scratch: Path) -> str:
-    """Mine ``questions`` unsharded here and as 2 concurrent shard processes, merge, and compare the rows."""
-    whole = pd.read_parquet(_mine(handle, questions, scratch / "whole", MiningSettings()))
-    start = time.perf_counter()
+def _mine_in_processes(questions: int, count: int, batch_size: int, folder: Path) -> list[Path]:
+    """Mine the ``count`` shards of the first ``questions`` demo questions as concurrent one-thread
+    processes (``count=1``: the unsharded run, under the same conditions); returns their folders."""
+    folders = [folder / f"shard-{index}-of-{count}" for index in range(count)]
     processes = []
-    for index in range(2):
-        command = [sys.executable, "-m", "benchmarks.scaling", "--shard", str(index)]
-        command += ["--questions", str(len(questions)), "--output", str(scratch / f"shard-{index}")]
-        processes.append(subprocess.Popen(command))
+    for index, output in enumerate(folders):
+        command = [sys.executable, "-m", "benchmarks.scaling", "--shard", f"{index}/{count}"]
+        command += ["--questions", str(questions), "--batch-size", str(batch_size), "--output", str(output)]
+        processes.append(subprocess.Popen(command, stderr=subprocess.DEVNULL))
     if any(process.wait() != 0 for process in processes):
-        raise RuntimeError("a shard process failed")
+        raise RuntimeError("a mining process failed")
+    return folders
+
+
+def sharded_check(questions: int, batch_size: int, scratch: Path) -> str:
+    """Mine unsharded and as 2 concurrent shard processes, merge the shards, and compare with pandas."""
+    folder = scratch / f"sharded-batch-{batch_size}"
+    (whole_folder,) = _mine_in_processes(questions, 1, batch_size, folder)
+    whole = pd.read_parquet(whole_folder / ROWS_FILE)
+    start = time.perf_counter()
+    shards = _mine_in_processes(questions, 2, batch_size, folder)
     seconds = time.perf_counter() - start
-    merged = pd.read_parquet(merge_shards([scratch / f"shard-{i}" for i in range(2)], scratch / "merged"))
-    exact = whole.equals(merged)
+    merged = pd.read_parquet(merge_shards(shards, folder / "merged"))
     floats = [column for column in whole.columns if pd.api.types.is_float_dtype(whole[column])]
     others = [column for column in whole.columns if column not in floats]
-    same_other = whole[others].equals(merged[others])
     gap = max(float((whole[column] - merged[column]).abs().max()) for column in floats)
     pd.testing.assert_frame_equal(whole, merged, check_exact=False, atol=1e-4, rtol=0)
     return (
-        f"sharded mining ({len(whole)} rows, 2 processes × 1 thread, {seconds:.0f} s wall incl. start-up): "
-        f"merged == unsharded exactly: {exact}; non-float columns identical: {same_other}; "
-        f"largest float difference {gap:.1e} ({', '.join(floats)}); assert_frame_equal(atol=1e-4) passed"
+        f"batch {batch_size:>2}: {len(whole)} rows, 2 shard processes in {seconds:.0f} s wall; merged == "
+        f"unsharded exactly: {whole.equals(merged)}; non-float columns identical: "
+        f"{whole[others].equals(merged[others])}; largest difference in {', '.join(floats)}: {gap:.1e}"
     )
 
 
-def shard_main(index: int, questions: int, output: Path) -> None:
-    """One shard of the sharded run (a child process with one torch thread)."""
+def shard_main(shard: str, questions: int, batch_size: int, output: Path) -> None:
+    """One mining process of the sharded check (``shard`` is "index/count"), with one torch thread."""
     torch.set_num_threads(1)
-    handle = load_model("gemma3-270m")
-    _mine(handle, load_demo_bank()[:questions], output, MiningSettings(shard_index=index, shard_count=2))
+    index, count = (int(part) for part in shard.split("/"))
+    settings = MiningSettings(batch_size=batch_size, shard_index=index, shard_count=count)
+    _mine(load_model("gemma3-270m"), load_demo_bank()[:questions], output, settings)
 
 
 def main() -> None:
@@ -150,22 +159,27 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=8, help="demo-bank questions mined at 1×")
     parser.add_argument("--pairs", type=int, default=16, help="pairs patched at 1×")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--shard", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--shard-batch-sizes", type=int, nargs="+", default=[16, 1])
+    parser.add_argument("--shard", help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, default=16, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.shard is not None:
-        shard_main(arguments.shard, arguments.questions, arguments.output)
+        shard_main(arguments.shard, arguments.questions, arguments.batch_size, arguments.output)
         return
     handle = load_model("gemma3-270m")
     with tempfile.TemporaryDirectory(prefix="psf-scaling-") as folder:
         scratch = Path(folder)
-        table = time_rounds(
-            scaling_tasks(handle, arguments.questions, arguments.pairs, scratch), arguments.rounds
-        )
+        tasks = scaling_tasks(handle, arguments.questions, arguments.pairs, scratch)
+        table = time_rounds(tasks, arguments.rounds)
         threads = torch.get_num_threads()
         print(f"demo model, batch 16, torch threads {threads}, {arguments.rounds} interleaved rounds")
-        print(format_scaling(table))
-        print(sharded_check(handle, load_demo_bank()[: 4 * arguments.questions], scratch))
+        print(format_scaling(table), flush=True)
+        print(
+            f"sharded mining of the 4× slice ({4 * arguments.questions} questions), one thread per process:"
+        )
+        for batch_size in arguments.shard_batch_sizes:
+            print(sharded_check(4 * arguments.questions, batch_size, scratch), flush=True)
 
 
 if __name__ == "__main__":
