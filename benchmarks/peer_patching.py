@@ -1,5 +1,6 @@
-"""The patching rows of the peer benchmark: the workbench's batched delta-only patching against a plain
-per-pair loop that runs one pair at a time and recomputes the original's activations for every pair."""
+"""The patching rows of the peer benchmark: the workbench's batched delta-only patching (with and without the
+shared few-shot prefix) against a plain per-pair loop that runs one pair at a time and recomputes the
+original's activations for every pair."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from interp.patching import PatchPair, margins_of, patched_margins
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts
 
 PLAIN = "plain forward of the paraphrases (batched)"
-OURS = "ours: patched_margins (batched)"
+OURS = "ours: patched_margins"
+OURS_WHOLE_PROMPTS = "ours, share_prefix=False"
 LOOP = "per-pair loop (original recomputed)"
 
 
@@ -69,6 +71,10 @@ def per_pair_loop(
     return torch.cat(margins)
 
 
+def _throughput(row: TimingRow, pairs: int, loop_seconds: float) -> str:
+    return f"{pairs / row.median_seconds:6.1f} pairs/s = {loop_seconds / row.median_seconds:.2f}× the loop"
+
+
 def patching_rows(
     handle: ModelHandle,
     pairs: list[PatchPair],
@@ -77,27 +83,35 @@ def patching_rows(
     template: PromptTemplate,
     rounds: int,
 ) -> tuple[list[TimingRow], dict[str, str]]:
-    """Time the plain forward, ours and the loop in interleaved rounds; the check column holds pairs per
-    second and the largest difference between the two sets of patched margins."""
+    """Time the plain forward, ours (with and without the shared prefix) and the loop in interleaved rounds;
+    the check column holds pairs per second, the speed-up over the loop, and the largest difference between
+    ours and the loop's patched margins."""
     paraphrases = [pair.paraphrase for pair in pairs]
     methods: dict[str, Callable[[], object]] = {
-        PLAIN: lambda: margins_of(handle, paraphrases, template, batch_size=16),
-        OURS: lambda: patched_margins(
-            handle, pairs, layer, features, template, batch_size=16, progress=False
+        PLAIN: lambda: margins_of(handle, paraphrases, template, batch_size=16, share_prefix=False),
+        OURS: lambda: patched_margins(handle, pairs, layer, features, template, progress=False),
+        OURS_WHOLE_PROMPTS: lambda: patched_margins(
+            handle, pairs, layer, features, template, progress=False, share_prefix=False
         ),
         LOOP: lambda: per_pair_loop(handle, pairs, layer, features, template),
     }
     ours, loop = methods[OURS](), methods[LOOP]()
     assert isinstance(ours, Tensor) and isinstance(loop, Tensor)
-    clean = margins_of(handle, paraphrases, template, batch_size=16)
+    clean = methods[PLAIN]()
+    assert isinstance(clean, Tensor)
     difference = float((ours - loop).abs().max())
     moved = float((ours - clean).abs().max())
     rows = time_interleaved(methods, baseline=PLAIN, rounds=rounds)
-    extra = {row.name: f"{len(pairs) / row.median_seconds:6.1f} pairs/s" for row in rows if row.name != PLAIN}
+    loop_seconds = next(row.median_seconds for row in rows if row.name == LOOP)
+    extra = {row.name: _throughput(row, len(pairs), loop_seconds) for row in rows if row.name != PLAIN}
     extra[OURS] += f"; max |ours − loop| = {difference:.1e} logits (patch moved margins ≤ {moved:.2f})"
     return rows, extra
 
 
-def print_patching(rows: list[TimingRow], extra: dict[str, str], pairs: int) -> None:
-    print(f"\ndelta-only patching, {pairs} demo-bank pairs; ratios to the plain batched paraphrase forward")
+def print_patching(rows: list[TimingRow], extra: dict[str, str], pairs: list[PatchPair]) -> None:
+    originals = len({pair.original.question for pair in pairs})
+    print(
+        f"\ndelta-only patching, {len(pairs)} demo-bank pairs ({originals} distinct originals); ratios to "
+        "the plain batched paraphrase forward"
+    )
     print(format_rows(rows, extra))

@@ -216,7 +216,7 @@ def main() -> None:
     rows, patch_extra = patching_rows(
         handle, pairs, layer, patched, FEW_SHOT_TEMPLATE, arguments.patch_rounds
     )
-    print_patching(rows, patch_extra, len(pairs))
+    print_patching(rows, patch_extra, pairs)
     print(f"load average at end {os.getloadavg()[0]:.1f} (the machine is shared: read ratios, not times)")
 
 

@@ -11,7 +11,7 @@ import torch
 from experiments.flip_pairs import LabelledPairs
 from flipbank.causal_metrics import patch_outcomes, summarise_by, summarise_patching
 from interp.handle import ModelHandle
-from interp.patching import patched_margins
+from interp.patching import pairs_prefix, patched_margins
 from interp.prompts import PromptTemplate
 from interp.resid_cache import final_token_resid
 from saes.features import encode_all, feature_slice
@@ -82,7 +82,11 @@ def run_patching_study(
     """Patch ``feature`` on the FlipBank pairs and on the non-flip control pairs, and patch a random
     feature of similar mean activation on the FlipBank pairs."""
     paraphrase_resid = final_token_resid(
-        handle, [p.paraphrase for p in flips.pairs], template, [loaded.layer]
+        handle,
+        [p.paraphrase for p in flips.pairs],
+        template,
+        [loaded.layer],
+        prefix=pairs_prefix(handle, flips.pairs, template),
     )
     with torch.no_grad():
         mean_activation = (

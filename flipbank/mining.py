@@ -28,6 +28,7 @@ from interp.handle import ModelHandle
 from interp.images import BlankKind, ImageCondition, blank_image, load_image
 from interp.prompts import PromptInput, PromptTemplate
 from interp.provenance import collect_provenance, write_provenance
+from interp.shared_prefix import SharedPrefix, build_shared_prefix
 
 ImageLoader = Callable[[str], Image.Image]
 
@@ -94,10 +95,15 @@ def mine_batch(
     template: PromptTemplate,
     settings: MiningSettings,
     load: ImageLoader,
+    prefix: SharedPrefix | None = None,
 ) -> list[MiningRow]:
-    """Answer and score one batch of jobs (all of one image condition)."""
+    """Answer and score one batch of jobs (all of one image condition); text prompts run after ``prefix``
+    when given."""
     prompts = [_prompt(job, load) for job in jobs]
-    answers = generate_answers(handle, prompts, template, max_new_tokens=settings.max_new_tokens)
+    text_only = all(prompt.image is None for prompt in prompts)
+    answers = generate_answers(
+        handle, prompts, template, settings.max_new_tokens, prefix if text_only else None
+    )
     scores = scores_from_logits(handle, answers.first_step_logits, template)
     if settings.answer_source == "forced_choice":
         texts = ["Yes" if score.margin > 0 else "No" for score in scores]
@@ -125,6 +131,15 @@ def _check_conditions(handle: ModelHandle, settings: MiningSettings) -> None:
         )
 
 
+def _mining_prefix(
+    handle: ModelHandle, template: PromptTemplate, settings: MiningSettings, share_prefix: bool
+) -> SharedPrefix | None:
+    wanted = (
+        share_prefix and settings.max_new_tokens == 1 and ImageCondition.NONE in settings.image_conditions
+    )
+    return build_shared_prefix(handle, template) if wanted else None
+
+
 def mine(
     handle: ModelHandle,
     questions: Sequence[QuestionRecord],
@@ -133,9 +148,12 @@ def mine(
     output: Path,
     load: ImageLoader | None = None,
     progress: bool = True,
+    share_prefix: bool = True,
 ) -> MiningResult:
     """Mine every job of ``settings``' shard into ``output``; rows already there are kept, not recomputed.
-    A folder made with a different configuration is refused."""
+    A folder made with a different configuration is refused. One-token text prompts run after the
+    template's shared prefix (built under the caller's hooks, see ``interp.shared_prefix``) unless
+    ``share_prefix`` is False."""
     _check_conditions(handle, settings)
     fingerprint = run_fingerprint(handle.spec, template.describe(), questions, settings)
     store = MiningStore(output, fingerprint).open()
@@ -143,9 +161,10 @@ def mine(
     pending = [job for job in plan_jobs(questions, settings) if job.key not in done]
     load = load or default_image_loader(settings.blank_kind, settings.seed)
     buffer: list[MiningRow] = []
+    prefix = _mining_prefix(handle, template, settings, share_prefix) if pending else None
     bar = tqdm(total=len(pending), desc="mining", unit="prompt", disable=not progress)
     for batch in _batches(pending, settings.batch_size):
-        buffer.extend(mine_batch(handle, batch, template, settings, load))
+        buffer.extend(mine_batch(handle, batch, template, settings, load, prefix))
         bar.update(len(batch))
         if len(buffer) >= settings.rows_per_part:
             store.write_part(buffer)
@@ -164,6 +183,7 @@ def mine(
             "max_new_tokens": settings.max_new_tokens,
             "batch_size": settings.batch_size,
             "shard": f"{settings.shard_index}/{settings.shard_count}",
+            "shared_prefix_tokens": 0 if prefix is None else len(prefix.token_ids),
         },
     )
     write_provenance(output, provenance)

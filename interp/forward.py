@@ -3,7 +3,7 @@ left-padded batches with a progress bar. Only the last position's logits are com
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -25,12 +25,20 @@ class PromptScore:
     p_no: float
 
 
-def last_position_logits(handle: ModelHandle, inputs: dict[str, Tensor]) -> Float[Tensor, "batch vocab"]:
+def run_model(handle: ModelHandle, inputs: Mapping[str, object]) -> object:
+    """One inference-mode forward pass that projects only the final position onto the vocabulary; no cache
+    is kept unless ``inputs`` ask for one (a shared prefix's ``past_key_values``)."""
+    with torch.inference_mode():
+        return handle.model(**{"use_cache": False, **inputs}, logits_to_keep=1)
+
+
+def last_position_logits(handle: ModelHandle, inputs: Mapping[str, object]) -> Float[Tensor, "batch vocab"]:
     """Next-token logits at the final prompt position (``logits_to_keep=1``: the vocabulary projection of
     every other position is skipped)."""
-    with torch.inference_mode():
-        output = handle.model(**inputs, logits_to_keep=1, use_cache=False)
-    return output.logits[:, -1, :]
+    output = run_model(handle, inputs)
+    logits = getattr(output, "logits")  # noqa: B009 (a transformers ModelOutput)
+    assert isinstance(logits, Tensor)
+    return logits[:, -1, :]
 
 
 def scores_from_logits(

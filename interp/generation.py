@@ -13,6 +13,7 @@ from torch import Tensor
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts
+from interp.shared_prefix import SharedPrefix, forward_inputs
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def _cut(text: str, terminator: str | None) -> str:
     return text.strip()
 
 
-def _one_token_answers(handle: ModelHandle, inputs: dict[str, Tensor]) -> GreedyAnswers:
+def _one_token_answers(handle: ModelHandle, inputs: dict[str, object]) -> GreedyAnswers:
     logits = last_position_logits(handle, inputs).float()
     texts = handle.tokenizer.batch_decode(logits.argmax(dim=-1)[:, None], skip_special_tokens=True)
     return GreedyAnswers(texts=[text.strip() for text in texts], first_step_logits=logits)
@@ -50,12 +51,15 @@ def generate_answers(
     prompts: Sequence[PromptInput],
     template: PromptTemplate,
     max_new_tokens: int = 8,
+    prefix: SharedPrefix | None = None,
 ) -> GreedyAnswers:
     """Greedy-decode up to ``max_new_tokens`` for one batch of prompts. One token (enough for a few-shot
-    prompt whose examples answer in one word) is a single forward pass, without ``generate``."""
-    inputs = encode_prompts(handle, prompts, template)
+    prompt whose examples answer in one word) is a single forward pass, without ``generate``, that runs
+    after ``prefix`` when given (text prompts; see ``interp.shared_prefix``); longer answers run whole
+    prompts."""
     if max_new_tokens == 1:
-        return _one_token_answers(handle, inputs)
+        return _one_token_answers(handle, forward_inputs(handle, prompts, template, prefix))
+    inputs = encode_prompts(handle, prompts, template)
     inputs.pop("position_ids")  # generate derives positions from the attention mask itself
     prompt_length = inputs["input_ids"].shape[1]
     with torch.inference_mode():

@@ -15,9 +15,10 @@ from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidEdit, ResidEditFunction
 from interp.margin import yes_minus_no_margin
-from interp.patching import PatchPair, patched_margins
-from interp.prompts import PromptTemplate, encode_prompts
+from interp.patching import PatchPair, pairs_prefix, patched_margins
+from interp.prompts import PromptTemplate
 from interp.resid_cache import final_token_resid
+from interp.shared_prefix import encode_batch, with_prefix_cache
 
 
 def _replace_final(replacement: Float[Tensor, "batch d_model"]) -> ResidEditFunction:
@@ -36,22 +37,26 @@ def resid_patch_sweep(
     layers: Sequence[int] | None = None,
     batch_size: int = 16,
     progress: bool = True,
+    share_prefix: bool = True,
 ) -> dict[int, Float[Tensor, " pair"]]:
     """For each layer, the paraphrase margins after replacing the final-token ``resid_post`` by the
-    original's. The originals are captured once for every layer."""
+    original's. The originals are captured once for every layer; text prompts run after a shared few-shot
+    prefix unless ``share_prefix`` is False."""
     layers = list(range(handle.n_layers)) if layers is None else list(layers)
-    originals = final_token_resid(handle, [pair.original for pair in pairs], template, layers, batch_size)
+    prefix = pairs_prefix(handle, pairs, template) if share_prefix else None
+    originals = final_token_resid(
+        handle, [pair.original for pair in pairs], template, layers, batch_size, prefix=prefix
+    )
     tokens = handle.yes_no_tokens(template.answer_leading_space)
     margins: dict[int, list[Tensor]] = {layer: [] for layer in layers}
     starts = list(range(0, len(pairs), batch_size))
     for start in tqdm(starts, desc="layer sweep", unit="batch", disable=not progress):
-        inputs = encode_prompts(
-            handle, [pair.paraphrase for pair in pairs[start : start + batch_size]], template
-        )
+        paraphrases = [pair.paraphrase for pair in pairs[start : start + batch_size]]
+        encoded = encode_batch(handle, paraphrases, template, prefix)
         for column, layer in enumerate(layers):
             replacement = originals[start : start + batch_size, column]
             with ResidEdit(handle.layers, {layer: _replace_final(replacement)}):
-                logits = last_position_logits(handle, inputs)
+                logits = last_position_logits(handle, with_prefix_cache(encoded, prefix))
             margins[layer].append(yes_minus_no_margin(logits, tokens).cpu())
     return {layer: torch.cat(chunks) for layer, chunks in margins.items()}
 
@@ -67,7 +72,10 @@ def feature_patch_sweep(
     """For each layer with an SAE, the paraphrase margins after delta-only patching of that layer's features
     (see ``patched_margins``); the originals are captured once for all those layers."""
     layers = sorted(features_by_layer)
-    originals = final_token_resid(handle, [pair.original for pair in pairs], template, layers, batch_size)
+    prefix = pairs_prefix(handle, pairs, template)
+    originals = final_token_resid(
+        handle, [pair.original for pair in pairs], template, layers, batch_size, prefix=prefix
+    )
     return {
         layer: patched_margins(
             handle,

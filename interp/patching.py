@@ -1,6 +1,7 @@
 """Delta-only feature patching (DESIGN §2): on the paraphrase run, at one layer's ``resid_post``, remove the
 paraphrase-induced change of chosen SAE features, x ← x − Δf·W_dec with Δf = f(x_para) − f(x_orig), leaving
-the SAE error untouched, and read the patched yes-minus-no margin. Batched, one forward per pair."""
+the SAE error untouched, and read the patched yes-minus-no margin. Batched, one forward per pair (after the
+few-shot prefix, which is run once), and each distinct original once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from jaxtyping import Float, Int
+from jaxtyping import Float
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -18,8 +19,9 @@ from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidEdit, ResidEditFunction
 from interp.margin import yes_minus_no_margin
-from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
+from interp.prompts import PromptInput, PromptTemplate, batched
 from interp.resid_cache import final_token_resid
+from interp.shared_prefix import SharedPrefix, forward_inputs, prefix_for_prompts
 
 PatchPositions = Literal["final", "all"]
 
@@ -33,13 +35,19 @@ class PatchPair:
 
 
 def margins_of(
-    handle: ModelHandle, prompts: Sequence[PromptInput], template: PromptTemplate, batch_size: int = 16
+    handle: ModelHandle,
+    prompts: Sequence[PromptInput],
+    template: PromptTemplate,
+    batch_size: int = 16,
+    share_prefix: bool = True,
 ) -> Float[Tensor, " prompt"]:
-    """Clean yes-minus-no margins of ``prompts`` (float32, CPU)."""
+    """Clean yes-minus-no margins of ``prompts`` (float32, CPU); text prompts run after a shared few-shot
+    prefix unless ``share_prefix`` is False."""
     tokens = handle.yes_no_tokens(template.answer_leading_space)
+    prefix = prefix_for_prompts(handle, template, prompts) if share_prefix else None
     margins = [
         yes_minus_no_margin(
-            last_position_logits(handle, encode_prompts(handle, batch, template)), tokens
+            last_position_logits(handle, forward_inputs(handle, batch, template, prefix)), tokens
         ).cpu()
         for batch in batched(prompts, batch_size)
     ]
@@ -49,9 +57,12 @@ def margins_of(
 def _delta_edit(
     features: FeatureDirections,
     original_activations: Float[Tensor, "batch k"],
-    attention_mask: Int[Tensor, "batch pos"],
+    inputs: dict[str, object],
     positions: PatchPositions,
 ) -> ResidEditFunction:
+    attention_mask = inputs["attention_mask"]
+    assert isinstance(attention_mask, Tensor)
+
     def edit(hidden: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_model"]:
         final = hidden[:, -1, :]
         delta = features.encode(final) - original_activations.to(final.device)
@@ -67,6 +78,14 @@ def _delta_edit(
     return edit
 
 
+def pairs_prefix(
+    handle: ModelHandle, pairs: Sequence[PatchPair], template: PromptTemplate
+) -> SharedPrefix | None:
+    """The shared prefix of the pairs' prompts (None when any has an image; see ``prefix_for_prompts``)."""
+    prompts = [prompt for pair in pairs for prompt in (pair.original, pair.paraphrase)]
+    return prefix_for_prompts(handle, template, prompts)
+
+
 def patched_margins(
     handle: ModelHandle,
     pairs: Sequence[PatchPair],
@@ -77,23 +96,32 @@ def patched_margins(
     positions: PatchPositions = "final",
     batch_size: int = 16,
     progress: bool = True,
+    share_prefix: bool = True,
 ) -> Float[Tensor, " pair"]:
     """The paraphrase margins after delta-only patching of ``features`` at ``layer``. ``original_resid``
     (final-token ``resid_post`` of the originals at ``layer``) is computed when not given; pass it to reuse
-    a cached clean run. ``positions="all"`` applies the final-token Δf·W_dec at every real position."""
+    a cached clean run. ``positions="all"`` applies the final-token Δf·W_dec at every real position. Text
+    prompts run after a shared few-shot prefix (see ``interp.shared_prefix``) unless ``share_prefix`` is
+    False or ``positions="all"``."""
+    # an every-position patch edits the prefix too, so it cannot be shared
+    prefix = pairs_prefix(handle, pairs, template) if share_prefix and positions == "final" else None
     if original_resid is None:
         originals = [pair.original for pair in pairs]
-        original_resid = final_token_resid(handle, originals, template, [layer], batch_size)[:, 0]
+        original_resid = final_token_resid(handle, originals, template, [layer], batch_size, prefix=prefix)[
+            :, 0
+        ]
     tokens = handle.yes_no_tokens(template.answer_leading_space)
     results: list[Tensor] = []
     starts = range(0, len(pairs), batch_size)
     for start in tqdm(starts, desc="patching", unit="batch", disable=not progress):
-        batch = [pair.paraphrase for pair in pairs[start : start + batch_size]]
-        inputs = encode_prompts(handle, batch, template)
+        inputs = forward_inputs(
+            handle, [pair.paraphrase for pair in pairs[start : start + batch_size]], template, prefix
+        )
         with torch.no_grad():
-            original_activations = features.encode(original_resid[start : start + len(batch)])
-        edit = _delta_edit(features, original_activations, inputs["attention_mask"], positions)
-        with ResidEdit(handle.layers, {layer: edit}):
+            original_activations = features.encode(original_resid[start : start + batch_size])
+        with ResidEdit(
+            handle.layers, {layer: _delta_edit(features, original_activations, inputs, positions)}
+        ):
             logits = last_position_logits(handle, inputs)
         results.append(yes_minus_no_margin(logits, tokens).cpu())
     return torch.cat(results) if results else torch.zeros(0)

@@ -10,9 +10,21 @@ from jaxtyping import Float
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from interp.forward import run_model
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
-from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
+from interp.prompts import PromptInput, PromptTemplate, batched
+from interp.shared_prefix import SharedPrefix, forward_inputs
+
+
+def _distinct(prompts: Sequence[PromptInput]) -> tuple[list[PromptInput], list[int]]:
+    """Each distinct prompt once (same question, same image object) and each prompt's index among them."""
+    index: dict[tuple[str, int], int] = {}
+    rows = [index.setdefault((prompt.question, id(prompt.image)), len(index)) for prompt in prompts]
+    unique: dict[int, PromptInput] = {}
+    for prompt, row in zip(prompts, rows, strict=True):
+        unique.setdefault(row, prompt)
+    return list(unique.values()), rows
 
 
 def final_token_resid(
@@ -22,16 +34,20 @@ def final_token_resid(
     layers: Sequence[int],
     batch_size: int = 16,
     progress: bool = False,
+    prefix: SharedPrefix | None = None,
 ) -> Float[Tensor, "prompt layer d_model"]:
     """``resid_post`` at the last prompt position for each of ``layers`` (in the given order), kept on
-    the CPU in float32; the forward pass stops after the deepest requested layer."""
+    the CPU in float32; the forward pass stops after the deepest requested layer, and a prompt that repeats
+    is run once. With ``prefix`` only the
+    tokens after the shared prefix are run (text prompts)."""
+    unique, rows = _distinct(prompts)
     chunks: list[Tensor] = []
-    for batch in tqdm(batched(prompts, batch_size), desc="resid", unit="batch", disable=not progress):
-        inputs = encode_prompts(handle, batch, template)
-        with ResidCapture(handle.layers, layers, stop_early=True) as capture, torch.inference_mode():
-            handle.model(**inputs, logits_to_keep=1, use_cache=False)
+    for batch in tqdm(batched(unique, batch_size), desc="resid", unit="batch", disable=not progress):
+        inputs = forward_inputs(handle, batch, template, prefix)
+        with ResidCapture(handle.layers, layers, stop_early=True) as capture:
+            run_model(handle, inputs)
         stacked = torch.stack([capture.activations[layer] for layer in layers], dim=1)
         chunks.append(stacked.float().cpu())
     if not chunks:
         return torch.zeros(0, len(layers), handle.d_model)
-    return torch.cat(chunks)
+    return torch.cat(chunks)[torch.tensor(rows, dtype=torch.long)]

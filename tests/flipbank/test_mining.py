@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -60,6 +61,8 @@ def test_margins_match_a_plain_scoring_pass(demo_handle: ModelHandle, tmp_path: 
     scores = score_prompts(demo_handle, [PromptInput(t) for t in texts], FEW_SHOT_TEMPLATE, progress=False)
     assert max(abs(s.margin - m) for s, m in zip(scores, first["margin"], strict=True)) < 1e-3
     assert rows["parsed_answer"].notna().mean() > 0.9  # the few-shot prompt answers in one word
+    provenance = json.loads((tmp_path / "provenance.json").read_text())
+    assert provenance["settings"]["shared_prefix_tokens"] > 80  # mined after the shared six-shot prefix
 
 
 class _InterruptError(Exception):

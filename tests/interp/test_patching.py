@@ -96,3 +96,24 @@ def test_all_positions_differs_from_final_only(demo_handle: ModelHandle) -> None
         demo_handle, PAIRS, 5, features, FEW_SHOT_TEMPLATE, positions="all", progress=False
     )
     assert (final - every).abs().max() > 1e-4
+
+
+def test_the_shared_prefix_does_not_change_patched_margins(demo_handle: ModelHandle) -> None:
+    directions = torch.randn(2, demo_handle.d_model, generator=torch.Generator().manual_seed(4))
+    features = direction_features(directions, bias=1e4)
+    shared = patched_margins(demo_handle, PAIRS, 7, features, FEW_SHOT_TEMPLATE, progress=False)
+    whole = patched_margins(
+        demo_handle, PAIRS, 7, features, FEW_SHOT_TEMPLATE, progress=False, share_prefix=False
+    )
+    clean = margins_of(demo_handle, [p.paraphrase for p in PAIRS], FEW_SHOT_TEMPLATE, share_prefix=False)
+    assert (whole - clean).abs().max() > 1e-2  # the patch moves the margins
+    assert torch.allclose(shared, whole, atol=1e-3)
+
+
+def test_a_repeated_original_is_run_once_and_read_for_each_pair(demo_handle: ModelHandle) -> None:
+    prompts = [PAIRS[0].original, PAIRS[1].original, PAIRS[0].original]
+    resid = final_token_resid(demo_handle, prompts, FEW_SHOT_TEMPLATE, [4])
+    alone = final_token_resid(demo_handle, prompts[1:2], FEW_SHOT_TEMPLATE, [4])
+    assert resid.shape == (3, 1, demo_handle.d_model)
+    assert torch.equal(resid[0], resid[2])
+    assert torch.allclose(resid[1], alone[0], atol=1e-3, rtol=1e-4)
