@@ -1,5 +1,6 @@
-"""Mining benchmark: one mining batch (encode, forward, answer, parse, rows) against the plain batched forward
-of the same prompts, as ratios measured in the same interleaved rounds, plus prompts per second.
+"""Mining benchmark: one mining batch (encode, forward, answer, parse, rows), with and without the shared
+few-shot prefix, against the plain batched forward of the same prompts, as ratios measured in the same
+interleaved rounds, plus prompts per second.
 
 Run: ``.venv/bin/python -m benchmarks.mining [--rounds 10] [--batch-size 16]``
 """
@@ -16,6 +17,7 @@ from flipbank.mining import default_image_loader, mine_batch
 from flipbank.mining_plan import MiningSettings, plan_jobs
 from interp.loading import load_model
 from interp.prompts import FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
+from interp.shared_prefix import build_shared_prefix
 
 
 def main() -> None:
@@ -34,18 +36,20 @@ def main() -> None:
         with torch.inference_mode():
             return handle.model(**inputs, logits_to_keep=1, use_cache=False).logits
 
+    prefix = build_shared_prefix(handle, FEW_SHOT_TEMPLATE)
     methods = {
         "tokenise + plain forward": plain,
-        "mining batch (answer + margin + rows)": lambda: mine_batch(
-            handle, jobs, FEW_SHOT_TEMPLATE, settings, load
+        "mining batch, whole prompts": lambda: mine_batch(handle, jobs, FEW_SHOT_TEMPLATE, settings, load),
+        "mining batch after the shared prefix": lambda: mine_batch(
+            handle, jobs, FEW_SHOT_TEMPLATE, settings, load, prefix
         ),
     }
     rows = time_interleaved(methods, baseline="tokenise + plain forward", rounds=arguments.rounds)
     placement = f"{handle.device}/{handle.dtype}"
     print(f"model {arguments.model}, batch {len(jobs)}, {placement}, {arguments.rounds} rounds")
     print(format_rows(rows))
-    mining = rows[1]
-    print(f"mining throughput: {len(jobs) / mining.median_seconds:.1f} prompts/s")
+    for row in rows[1:]:
+        print(f"{row.name}: {len(jobs) / row.median_seconds:.1f} prompts/s")
 
 
 if __name__ == "__main__":

@@ -151,20 +151,33 @@ def clamping_figure(clamping: pd.DataFrame) -> go.Figure:
     return styled(figure, "Clamping and normalisation against baseline", "metric", "percent (%)")
 
 
+def _latency_bars(rows: pd.DataFrame, name: str, color: str) -> go.Bar:
+    ratios = list(rows["ratio_to_plain"]) if "ratio_to_plain" in rows.columns else [None] * len(rows)
+    return go.Bar(
+        x=list(rows["method"]),
+        y=list(rows["median_ms"]),
+        name=name,
+        text=[None if ratio is None or pd.isna(ratio) else f"×{ratio:.2f}" for ratio in ratios],
+        marker_color=color,
+    )
+
+
 def latency_figure(latency: pd.DataFrame) -> go.Figure:
-    """Median latency per method (ms), labelled with its ratio to a plain forward pass."""
+    """Median latency per method (ms), labelled with its ratio to a plain forward pass; one group of bars
+    per batch size when the table has several."""
     require_columns(latency, ("method", "median_ms"), "latency")
     rows = require_rows(latency.reset_index(drop=True), "latency")
-    ratios = list(rows["ratio_to_plain"]) if "ratio_to_plain" in rows.columns else [None] * len(rows)
-    figure = go.Figure(
-        go.Bar(
-            x=list(rows["method"]),
-            y=list(rows["median_ms"]),
-            name="median latency",
-            text=[None if ratio is None or pd.isna(ratio) else f"×{ratio:.2f}" for ratio in ratios],
-            marker_color=PALETTE[0],
+    if "batch_size" not in rows.columns:
+        figure = go.Figure(_latency_bars(rows, "median latency", PALETTE[0]))
+    else:
+        groups = list(rows.groupby("batch_size", sort=True))
+        figure = go.Figure(
+            [
+                _latency_bars(group, f"batch {batch_size}", PALETTE[index % len(PALETTE)])
+                for index, (batch_size, group) in enumerate(groups)
+            ]
         )
-    )
+        figure.update_layout(barmode="group")
     return styled(
         figure, "Latency of each intervention (ratio to a plain forward)", "method", "median latency (ms)"
     )

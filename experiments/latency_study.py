@@ -42,7 +42,8 @@ def latency_methods(
     handle: ModelHandle, loaded: LoadedSAE, feature: int, prompts: list[PromptInput], template: PromptTemplate
 ) -> dict[str, Callable[[], object]]:
     """Plain forward; zero-clamp from one encoder column; the paper's full-width encode then clamp;
-    delta-only patching of the same prompts against themselves (one cached original each)."""
+    delta-only patching of the same prompts against themselves (each original captured once), on whole
+    prompts like the plain forward, and after the shared few-shot prefix (built once per call)."""
     inputs = encode_prompts(handle, prompts, template)
     plain = _forward(handle, inputs)
     slice_ = feature_slice(loaded.sae, [feature])
@@ -56,16 +57,24 @@ def latency_methods(
         with ResidEdit(handle.layers, {loaded.layer: _full_encode_clamp(loaded, feature)}):
             return plain()
 
-    def patched() -> object:
-        return patched_margins(
-            handle, pairs, loaded.layer, slice_, template, batch_size=len(pairs), progress=False
+    def patched(share_prefix: bool) -> Callable[[], object]:
+        return lambda: patched_margins(
+            handle,
+            pairs,
+            loaded.layer,
+            slice_,
+            template,
+            batch_size=len(pairs),
+            progress=False,
+            share_prefix=share_prefix,
         )
 
     return {
         PLAIN: plain,
         "zero-clamp (one encoder column)": clamped,
         "zero-clamp after full-width encode": full_encode,
-        "delta-only patch (incl. original capture)": patched,
+        "delta-only patch (incl. original capture)": patched(False),
+        "delta-only patch after the shared prefix": patched(True),
     }
 
 

@@ -180,9 +180,20 @@ def _extra_rows(inputs: RunInputs) -> list[Row]:
         )
     latency = inputs.frames.get("latency")
     if latency is not None and "ratio_to_plain" in latency.columns:
-        ratios = "; ".join(f"{r.method} ×{r.ratio_to_plain:.3f}" for r in latency.itertuples(index=False))
-        rows.append(("latency (ratio to plain forward)", ratios))
+        rows.append(("latency (ratio to plain forward)", _latency_text(latency)))
     return rows
+
+
+def _ratios(latency: pd.DataFrame) -> str:
+    return "; ".join(f"{r.method} ×{r.ratio_to_plain:.3f}" for r in latency.itertuples(index=False))
+
+
+def _latency_text(latency: pd.DataFrame) -> str:
+    """Each method's ratio, grouped by batch size when the table has one."""
+    if "batch_size" not in latency.columns:
+        return _ratios(latency)
+    groups = latency.groupby("batch_size", sort=True)
+    return " | ".join(f"batch {batch_size}: {_ratios(group)}" for batch_size, group in groups)
 
 
 def key_numbers(inputs: RunInputs) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from interp.handle import ModelHandle
 from interp.images import BlankKind, ImageCondition, blank_image, load_image
 from interp.prompts import PromptInput, PromptTemplate
 from interp.provenance import collect_provenance, write_provenance
-from interp.shared_prefix import SharedPrefix, build_shared_prefix
+from interp.shared_prefix import SharedPrefix, prefix_for_prompts
 
 ImageLoader = Callable[[str], Image.Image]
 
@@ -132,12 +132,16 @@ def _check_conditions(handle: ModelHandle, settings: MiningSettings) -> None:
 
 
 def _mining_prefix(
-    handle: ModelHandle, template: PromptTemplate, settings: MiningSettings, share_prefix: bool
+    handle: ModelHandle,
+    template: PromptTemplate,
+    settings: MiningSettings,
+    pending: Sequence[MiningJob],
+    share_prefix: bool,
 ) -> SharedPrefix | None:
-    wanted = (
-        share_prefix and settings.max_new_tokens == 1 and ImageCondition.NONE in settings.image_conditions
-    )
-    return build_shared_prefix(handle, template) if wanted else None
+    if not share_prefix or settings.max_new_tokens != 1:
+        return None
+    text_jobs = [job for job in pending if job.condition == ImageCondition.NONE]
+    return prefix_for_prompts(handle, template, [PromptInput(job.text) for job in text_jobs])
 
 
 def mine(
@@ -161,7 +165,7 @@ def mine(
     pending = [job for job in plan_jobs(questions, settings) if job.key not in done]
     load = load or default_image_loader(settings.blank_kind, settings.seed)
     buffer: list[MiningRow] = []
-    prefix = _mining_prefix(handle, template, settings, share_prefix) if pending else None
+    prefix = _mining_prefix(handle, template, settings, pending, share_prefix)
     bar = tqdm(total=len(pending), desc="mining", unit="prompt", disable=not progress)
     for batch in _batches(pending, settings.batch_size):
         buffer.extend(mine_batch(handle, batch, template, settings, load, prefix))

@@ -17,6 +17,8 @@ from interp.prompts import PromptInput, PromptTemplate, encode_prompts, position
 
 MIN_SHARED_TOKENS = 16
 """A prefix shorter than this (a chat turn's opening tokens) is not worth a cache."""
+MIN_PROMPTS_TO_SHARE = 4
+"""Building the prefix costs about one batch-1 forward; for fewer prompts than this it does not pay."""
 
 _PROBE_QUESTIONS = ("Is there an effusion?", "Any cardiomegaly?")
 
@@ -89,8 +91,9 @@ def prefix_for_prompts(
     handle: ModelHandle, template: PromptTemplate, prompts: Sequence[PromptInput]
 ) -> SharedPrefix | None:
     """The shared prefix for a set of prompts: None when any prompt has an image (the processor's image
-    tokens need the whole sequence) or the template shares too little."""
-    if any(prompt.image is not None for prompt in prompts):
+    tokens need the whole sequence), when there are fewer than ``MIN_PROMPTS_TO_SHARE`` prompts, or when the
+    template shares too little."""
+    if len(prompts) < MIN_PROMPTS_TO_SHARE or any(prompt.image is not None for prompt in prompts):
         return None
     return build_shared_prefix(handle, template)
 

@@ -409,6 +409,21 @@ def test_latency_bars_carry_their_ratio() -> None:
     assert figure.layout.yaxis.title.text == "median latency (ms)"
 
 
+def test_latency_bars_are_grouped_by_batch_size() -> None:
+    latency = pd.DataFrame(
+        {
+            "batch_size": [16, 16, 1, 1],
+            "method": ["plain", "clamp", "plain", "clamp"],
+            "median_ms": [1400.0, 1420.0, 138.0, 140.0],
+            "ratio_to_plain": [1.0, 1.014, 1.0, 1.015],
+        }
+    )
+    figure = latency_figure(latency)
+    assert [trace.name for trace in figure.data] == ["batch 1", "batch 16"]
+    assert list(figure.data[1].y) == [1400.0, 1420.0] and list(figure.data[0].text) == ["×1.00", "×1.01"]
+    assert figure.layout.barmode == "group"
+
+
 def test_every_figure_shares_the_template(tmp_path: Path) -> None:
     built = build_figures(load_run(write_run_folder(tmp_path / "run")))
     assert set(built.figures) == {spec.name for spec in FIGURES} - {"latency"}

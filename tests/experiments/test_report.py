@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from experiments.figure_inputs import load_run
@@ -108,3 +109,19 @@ def test_ci_text_formats_rates_margins_and_missing_values() -> None:
     assert ci_text(1.31, 1.1, 1.5, 1.0, " logits") == "+1.310 logits [1.100, 1.500]"
     assert ci_text(0.5) == "50.0%"
     assert ci_text(float("nan"), 0.1, 0.2) == "n/a"
+
+
+def test_the_latency_key_number_names_each_batch_size(tmp_path: Path) -> None:
+    run = write_run_folder(tmp_path / "run")
+    pd.DataFrame(
+        {
+            "batch_size": [1, 1, 16, 16],
+            "method": ["plain forward", "clamp", "plain forward", "clamp"],
+            "median_ms": [138.0, 140.0, 1400.0, 1420.0],
+            "ratio_to_plain": [1.0, 1.015, 1.0, 1.014],
+        }
+    ).to_parquet(run / "latency.parquet")
+    table = key_numbers(load_run(run)).set_index("quantity")
+    assert table.loc["latency (ratio to plain forward)", "this run"] == (
+        "batch 1: plain forward ×1.000; clamp ×1.015 | batch 16: plain forward ×1.000; clamp ×1.014"
+    )

@@ -14,6 +14,7 @@ from interp.prompts import (
 )
 from interp.resid_cache import final_token_resid
 from interp.shared_prefix import (
+    MIN_PROMPTS_TO_SHARE,
     MIN_SHARED_TOKENS,
     SharedPrefix,
     build_shared_prefix,
@@ -120,10 +121,14 @@ def test_a_prompt_of_another_template_is_refused_by_name(demo_handle: ModelHandl
         encode_after_prefix(demo_handle, [PromptInput("Any cardiomegaly?")], other, prefix)
 
 
-def test_image_prompts_share_no_prefix(tiny_handle: ModelHandle, xray_like_image: Image.Image) -> None:
-    prompts = [PromptInput(QUESTIONS[0], xray_like_image), PromptInput(QUESTIONS[1])]
-    assert prefix_for_prompts(tiny_handle, TWO_SHOT, prompts) is None
-    prefix = prefix_for_prompts(tiny_handle, TWO_SHOT, prompts[1:])
+def test_image_prompts_and_too_few_prompts_share_no_prefix(
+    tiny_handle: ModelHandle, xray_like_image: Image.Image
+) -> None:
+    text = [PromptInput(question) for question in SHORT_QUESTIONS * 2]
+    image = PromptInput(QUESTIONS[0], xray_like_image)
+    assert prefix_for_prompts(tiny_handle, TWO_SHOT, [image, *text]) is None
+    assert prefix_for_prompts(tiny_handle, TWO_SHOT, text[: MIN_PROMPTS_TO_SHARE - 1]) is None
+    prefix = prefix_for_prompts(tiny_handle, TWO_SHOT, text[:MIN_PROMPTS_TO_SHARE])
     assert prefix is not None
     with pytest.raises(ValueError, match="text prompts only"):
-        encode_after_prefix(tiny_handle, prompts[:1], TWO_SHOT, prefix)
+        encode_after_prefix(tiny_handle, [image], TWO_SHOT, prefix)
