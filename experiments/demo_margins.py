@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experiments.model_options import ModelOptions
+from interp.atomic_folder import atomic_path
 from interp.forward import PromptScore, score_prompts
 from interp.loading import load_model
 from interp.prompts import PromptInput
@@ -68,10 +69,9 @@ def format_table(pairs: list[PairMargins]) -> str:
 
 
 def write_pairs(folder: Path, pairs: list[PairMargins]) -> Path:
-    """Write the pairs as CSV into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the pairs as CSV into ``folder`` atomically."""
     path = folder / "margins.csv"
-    with path.open("w", newline="") as handle:
+    with atomic_path(path) as temporary, temporary.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["original", "paraphrase", "m_orig", "m_para", "p_yes_orig", "p_no_orig"])
         for pair in pairs:

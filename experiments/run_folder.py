@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from experiments.presets import StudyConfig
-from flipbank.record_io import atomic_path
+from interp.atomic_folder import atomic_path
 
 CONFIG_FILE = "study_config.json"
 

@@ -29,8 +29,8 @@ from flipbank.demo_vocabulary import (
     Term,
 )
 from flipbank.readers import read_psf_mimic_json
-from flipbank.record_io import atomic_path
 from flipbank.records import Answer, Paraphrase, Phenomenon, QuestionRecord
+from interp.atomic_folder import atomic_path
 
 DEMO_SEED = 20260221
 DEMO_QUESTION_COUNT = 240

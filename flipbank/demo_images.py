@@ -11,8 +11,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from flipbank.record_io import atomic_path
 from flipbank.records import Answer
+from interp.atomic_folder import atomic_path
 
 IMAGE_SIZE = 224
 

@@ -4,10 +4,8 @@ temporary file in the same folder, then `os.replace`); read errors are `RecordEr
 from __future__ import annotations
 
 import os
-import tempfile
 import types
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from enum import Enum
 from inspect import isclass
 from pathlib import Path
@@ -20,22 +18,9 @@ from pydantic import BaseModel, ValidationError
 
 from flipbank.errors import RecordError, error_from_validation
 from flipbank.text_files import read_utf8
+from interp.atomic_folder import atomic_path
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yields a temporary path beside `path`: on success it replaces `path`, on failure it goes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        yield Path(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _check_types(records: Sequence[BaseModel], model: type[BaseModel]) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
@@ -18,9 +19,15 @@ Direction = Literal["yes_to_no", "no_to_yes"]
 FLOAT_TOLERANCE = 1e-6
 
 
+def is_blank(text: str) -> bool:
+    """True when ``text`` has nothing visible: only whitespace, control and format characters (such as the
+    zero-width space U+200B or a byte-order mark)."""
+    return all(character.isspace() or unicodedata.category(character) in {"Cc", "Cf"} for character in text)
+
+
 def _non_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("text is empty or whitespace only")
+    if is_blank(text):
+        raise ValueError("text is empty, or only whitespace and invisible characters")
     return text
 
 

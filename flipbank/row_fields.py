@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from flipbank.errors import RecordError
 from flipbank.normalisation import canonical_finding_name, find_finding
-from flipbank.records import Answer, Paraphrase, Phenomenon
+from flipbank.records import Answer, Paraphrase, Phenomenon, is_blank
 
 _PHENOMENA = {phenomenon.value for phenomenon in Phenomenon}
 
@@ -55,8 +55,8 @@ class RowContext:
         value = self.value(field)
         if not isinstance(value, str):
             self.fail(field, f"expected text, got {type(value).__name__}")
-        if not value.strip():
-            self.fail(field, "empty text")
+        if is_blank(value):
+            self.fail(field, "empty text (only whitespace or invisible characters)")
         return value.strip()
 
     def identifier(self, field: str = "question_id") -> str:

@@ -1,11 +1,13 @@
-"""Builds a cache folder atomically: contents go to a temporary sibling that is renamed into place."""
+"""Atomic writes: a file or a cache folder is built under a temporary sibling name and renamed into place,
+so a reader never sees it half-written."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 COMPLETE_MARKER = ".complete"
@@ -33,3 +35,17 @@ def build_folder_atomically(folder: Path, build: Callable[[Path], object]) -> Pa
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yields a temporary path beside `path`: on success it replaces `path`, on failure it goes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

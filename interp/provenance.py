@@ -11,6 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from interp.atomic_folder import atomic_path
+
 TRACKED_PACKAGES = (
     "psf-workbench",
     "torch",
@@ -95,8 +97,8 @@ def collect_provenance(
 
 
 def write_provenance(folder: Path, provenance: Provenance) -> Path:
-    """Write ``provenance.json`` into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``provenance.json`` into ``folder`` atomically."""
     path = folder / PROVENANCE_FILE
-    path.write_text(json.dumps(provenance.model_dump(), indent=2) + "\n")
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(provenance.model_dump(), indent=2) + "\n")
     return path

@@ -33,6 +33,7 @@ from flipbank.metrics import (
 from flipbank.mining import NonFiniteMarginError, mine
 from flipbank.mining_plan import MiningSettings
 from flipbank.readers import CSV_COLUMNS, read_flipbank_csv, read_psf_mimic_json
+from flipbank.records import is_blank
 from flipbank.statistics import (
     bootstrap_mean_ci,
     bootstrap_ratio_ci,
@@ -77,8 +78,8 @@ def test_mimic_text_is_kept_exactly_once_stripped_or_refused_as_empty(question: 
     row["paraphrases"] = [{"text": paraphrase, "phenomenon": "negation_pattern"}]
     with scratch() as folder:
         path = write_json(folder, [row])
-        if not question.strip() or not paraphrase.strip():
-            field = "original_question" if not question.strip() else "paraphrases[0].text"
+        if is_blank(question) or is_blank(paraphrase):
+            field = "original_question" if is_blank(question) else "paraphrases[0].text"
             with pytest.raises(RecordError, match="empty text") as caught:
                 read_psf_mimic_json(path)
             assert caught.value.field == field and caught.value.location == "row 1 (question_id 'q-1')"
@@ -88,7 +89,9 @@ def test_mimic_text_is_kept_exactly_once_stripped_or_refused_as_empty(question: 
     assert record.paraphrases[0].text == paraphrase.strip()
 
 
-csv_texts = st.text(st.characters(codec="utf-8"), min_size=1, max_size=30).filter(str.strip)
+csv_texts = st.text(st.characters(codec="utf-8"), min_size=1, max_size=30).filter(
+    lambda text: not is_blank(text)
+)
 
 
 @settings(max_examples=60, deadline=None)

@@ -128,6 +128,7 @@ MIMIC_ERRORS = [
     ({"paraphrases": [["text"]]}, "paraphrases[0]", "expected an object"),
     ({"original_question": 12}, "original_question", "expected text"),
     ({"filename": ""}, "filename", "empty text"),
+    ({"original_question": "\u200b\ufeff "}, "original_question", "invisible characters"),
     ({"finding": 3}, "finding", "expected text or null"),
 ]
 

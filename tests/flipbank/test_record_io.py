@@ -11,7 +11,6 @@ from flipbank.errors import RecordError
 from flipbank.mining_frame import MINING_COLUMNS
 from flipbank.record_io import (
     arrow_schema,
-    atomic_path,
     read_jsonl,
     read_parquet,
     records_to_frame,
@@ -149,16 +148,6 @@ def test_writing_the_wrong_record_type_is_refused(tmp_path):
     with pytest.raises(TypeError, match="not a MiningRow"):
         write_jsonl(tmp_path / "x.jsonl", questions(), MiningRow)
     assert not (tmp_path / "x.jsonl").exists()
-
-
-def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
-    target = tmp_path / "records.jsonl"
-    target.write_text("old\n", encoding="utf-8")
-    with pytest.raises(RuntimeError), atomic_path(target) as temporary:
-        temporary.write_text("half written", encoding="utf-8")
-        raise RuntimeError("crash")
-    assert target.read_text(encoding="utf-8") == "old\n"
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["records.jsonl"]
 
 
 def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path):

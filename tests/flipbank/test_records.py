@@ -74,6 +74,7 @@ def test_question_record_accepts_a_valid_question():
         ({"answer": "maybe"}, "answer"),
         ({"answer": "Yes"}, "answer"),
         ({"original_question": ""}, "original_question"),
+        ({"original_question": "\u200b\u200b"}, "original_question"),  # zero-width spaces only
         ({"question_id": " "}, "question_id"),
         ({"finding": ""}, "finding"),
         ({"extra": 1}, "extra"),
