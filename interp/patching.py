@@ -107,9 +107,8 @@ def patched_margins(
     prefix = pairs_prefix(handle, pairs, template) if share_prefix and positions == "final" else None
     if original_resid is None:
         originals = [pair.original for pair in pairs]
-        original_resid = final_token_resid(handle, originals, template, [layer], batch_size, prefix=prefix)[
-            :, 0
-        ]
+        resid = final_token_resid(handle, originals, template, [layer], batch_size, prefix=prefix)
+        original_resid = resid[:, 0]
     tokens = handle.yes_no_tokens(template.answer_leading_space)
     results: list[Tensor] = []
     starts = range(0, len(pairs), batch_size)
