@@ -18,9 +18,10 @@ from experiments.layer_sweep_study import format_layer_sweep, run_layer_sweep
 from experiments.patching_study import format_patching_summary, run_patching_study
 from experiments.presets import StudyConfig
 from experiments.report import write_report
-from experiments.run_folder import run_folder, run_step
+from experiments.run_folder import run_folder, run_step, step_done
 from experiments.study_context import StudyContext
 from flipbank.curation import CurationSettings
+from flipbank.mining_plan import plan_jobs
 from interp.provenance import collect_provenance, write_provenance
 from saes.pairs import PromptPair
 from saes.ranking import rank_pairs
@@ -158,6 +159,23 @@ STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
 )
 
 
+def check_mining_plans(context: StudyContext, steps: list[str]) -> None:
+    """Fail before any step runs when the question set of a mining step among ``steps`` cannot be mined
+    (for instance the swapped-image condition over questions that all share one image)."""
+    subsets = {
+        "flip_study": context.questions,
+        "clamping": context.questions[: context.config.clamp_questions],
+    }
+    for step in [step for step in steps if step in subsets]:
+        try:
+            plan_jobs(subsets[step], context.mining_settings)
+        except ValueError as error:
+            raise ValueError(
+                f"study {context.config.name!r}, step {step} ({len(subsets[step])} questions, "
+                f"clamp_questions={context.config.clamp_questions}): {error}"
+            ) from error
+
+
 def run_study(
     config: StudyConfig,
     root: Path,
@@ -171,9 +189,10 @@ def run_study(
     folder = run_folder(root, config)
     context = StudyContext(config, folder)
     print(f"study {config.name} → {folder}")
-    for name, step in STEPS:
-        if only is None or name in only:
-            run_step(folder, name, lambda step=step: step(context), force)  # type: ignore[misc]
+    chosen = [(name, step) for name, step in STEPS if only is None or name in only]
+    check_mining_plans(context, [name for name, _ in chosen if force or not step_done(folder, name)])
+    for name, step in chosen:
+        run_step(folder, name, lambda step=step: step(context), force)  # type: ignore[misc]
     if "handle" in context.__dict__:
         handle = context.handle
         provenance = collect_provenance(

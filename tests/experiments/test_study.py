@@ -101,3 +101,11 @@ def test_sharded_mining_from_the_command_line_merges_to_the_unsharded_rows(tmp_p
         check_exact=False,
         atol=1e-4,
     )
+
+
+def test_an_unminable_clamping_subset_is_refused_before_any_step(tmp_path: Path) -> None:
+    config = replace(preset("tiny"), questions=QuestionSource(kind="demo", limit=6), clamp_questions=1)
+    with pytest.raises(ValueError, match=r"step clamping \(1 questions, clamp_questions=1\).*two distinct"):
+        run_study(config, tmp_path / "runs")
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert not any(step_done(folder, name) for name, _ in STEPS)
