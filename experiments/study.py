@@ -162,11 +162,14 @@ STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
 def check_mining_plans(context: StudyContext, steps: list[str]) -> None:
     """Fail before any step runs when the question set of a mining step among ``steps`` cannot be mined
     (for instance the swapped-image condition over questions that all share one image)."""
+    mining_steps = [step for step in steps if step in ("flip_study", "clamping")]
+    if not mining_steps:
+        return
     subsets = {
         "flip_study": context.questions,
         "clamping": context.questions[: context.config.clamp_questions],
     }
-    for step in [step for step in steps if step in subsets]:
+    for step in mining_steps:
         try:
             plan_jobs(subsets[step], context.mining_settings)
         except ValueError as error:
