@@ -68,11 +68,13 @@ def feature_patch_sweep(
     features_by_layer: Mapping[int, FeatureDirections],
     batch_size: int = 16,
     progress: bool = True,
+    share_prefix: bool = True,
 ) -> dict[int, Float[Tensor, " pair"]]:
     """For each layer with an SAE, the paraphrase margins after delta-only patching of that layer's features
-    (see ``patched_margins``); the originals are captured once for all those layers."""
+    (see ``patched_margins``); the originals are captured once for all those layers, and text prompts run
+    after a shared few-shot prefix unless ``share_prefix`` is False."""
     layers = sorted(features_by_layer)
-    prefix = pairs_prefix(handle, pairs, template)
+    prefix = pairs_prefix(handle, pairs, template) if share_prefix else None
     originals = final_token_resid(
         handle, [pair.original for pair in pairs], template, layers, batch_size, prefix=prefix
     )
@@ -87,6 +89,7 @@ def feature_patch_sweep(
             "final",
             batch_size,
             progress,
+            share_prefix,
         )
         for column, layer in enumerate(layers)
     }

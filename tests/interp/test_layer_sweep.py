@@ -29,6 +29,10 @@ def test_feature_sweep_equals_direct_patching_at_each_layer(demo_handle: ModelHa
         for layer in (4, 9)
     }
     sweep = feature_patch_sweep(demo_handle, PAIRS, FEW_SHOT_TEMPLATE, features, progress=False)
+    whole = feature_patch_sweep(
+        demo_handle, PAIRS, FEW_SHOT_TEMPLATE, features, progress=False, share_prefix=False
+    )
     for layer, feature in features.items():
         direct = patched_margins(demo_handle, PAIRS, layer, feature, FEW_SHOT_TEMPLATE, progress=False)
         assert torch.allclose(sweep[layer], direct, atol=1e-4)
+        assert torch.allclose(sweep[layer], whole[layer], atol=1e-3)
