@@ -100,10 +100,7 @@ def mine_batch(
     """Answer and score one batch of jobs (all of one image condition); text prompts run after ``prefix``
     when given."""
     prompts = [_prompt(job, load) for job in jobs]
-    text_only = all(prompt.image is None for prompt in prompts)
-    answers = generate_answers(
-        handle, prompts, template, settings.max_new_tokens, prefix if text_only else None
-    )
+    answers = generate_answers(handle, prompts, template, settings.max_new_tokens, prefix)
     scores = scores_from_logits(handle, answers.first_step_logits, template)
     if settings.answer_source == "forced_choice":
         texts = ["Yes" if score.margin > 0 else "No" for score in scores]

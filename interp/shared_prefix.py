@@ -119,10 +119,11 @@ def encode_after_prefix(
 ) -> dict[str, Tensor] | None:
     """Model inputs for the tokens after ``prefix``: the suffixes left-padded (so padding sits between the
     prefix and the question), an attention mask over prefix and suffix, and positions that continue the
-    prefix's; None when the batch does not fit the sliding window (see ``SharedPrefix.fits``). Pass
+    prefix's. None when the prefix cannot serve the batch: it has images (the processor's image tokens need
+    the whole sequence) or does not fit the sliding window (see ``SharedPrefix.fits``). Pass
     ``prefix.past_for(batch)`` as ``past_key_values`` with them."""
     if any(prompt.image is not None for prompt in prompts):
-        raise ValueError("a shared prefix is for text prompts only; encode image prompts with encode_prompts")
+        return None
     rows = _prompt_token_ids(handle, [prompt.question for prompt in prompts], template)
     suffixes = [_suffix(row, prefix, prompt.question) for row, prompt in zip(rows, prompts, strict=True)]
     input_ids, suffix_mask = _left_padded(suffixes, int(handle.tokenizer.pad_token_id or 0))
@@ -139,8 +140,8 @@ def encode_after_prefix(
 def encode_batch(
     handle: ModelHandle, prompts: Sequence[PromptInput], template: PromptTemplate, prefix: SharedPrefix | None
 ) -> dict[str, Tensor]:
-    """The batch's tensors: the tokens after ``prefix`` when there is one and the batch fits its window,
-    otherwise the whole prompts."""
+    """The batch's tensors: the tokens after ``prefix`` when there is one and it can serve the batch (text
+    prompts that fit its window), otherwise the whole prompts."""
     after = None if prefix is None else encode_after_prefix(handle, prompts, template, prefix)
     return encode_prompts(handle, prompts, template) if after is None else after
 

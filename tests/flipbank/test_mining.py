@@ -14,7 +14,14 @@ from flipbank.records import QuestionRecord
 from interp.forward import score_prompts
 from interp.handle import ModelHandle
 from interp.images import BlankKind, ImageCondition
-from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput
+from interp.prompts import (
+    CHAT_TEMPLATE,
+    DEFAULT_FEW_SHOT_EXAMPLES,
+    FEW_SHOT_TEMPLATE,
+    PromptInput,
+    PromptStyle,
+    PromptTemplate,
+)
 
 ALL_CONDITIONS = (ImageCondition.REAL, ImageCondition.BLANK, ImageCondition.SWAPPED, ImageCondition.NONE)
 
@@ -137,3 +144,32 @@ def test_non_finite_logits_name_the_prompt(demo_handle: ModelHandle, tmp_path: P
             mine(demo_handle, [question], FEW_SHOT_TEMPLATE, MiningSettings(), tmp_path, progress=False)
     finally:
         handle.remove()
+
+
+def test_a_prefixed_run_with_image_and_text_conditions_equals_whole_prompts(
+    tiny_handle: ModelHandle, image_questions: list[QuestionRecord], tmp_path: Path
+) -> None:
+    two_shot = PromptTemplate(PromptStyle.FEW_SHOT, DEFAULT_FEW_SHOT_EXAMPLES[:2])  # fits tiny-mm's window
+    settings = MiningSettings(
+        image_conditions=(ImageCondition.BLANK, ImageCondition.NONE), answer_source="forced_choice"
+    )
+    runs = {
+        share: _rows(
+            mine(
+                tiny_handle,
+                image_questions[:3],
+                two_shot,
+                settings,
+                tmp_path / str(share),
+                share_prefix=share,
+                progress=False,
+            ).rows_path
+        )
+        for share in (True, False)
+    }
+    provenance = json.loads((tmp_path / "True" / "provenance.json").read_text())
+    assert provenance["settings"]["shared_prefix_tokens"] > 0
+    shared, whole = runs[True], runs[False]
+    assert set(shared["image_condition"]) == {"blank", "none"}
+    assert (shared["parsed_answer"] == whole["parsed_answer"]).all()
+    assert (shared["margin"] - whole["margin"]).abs().max() < 1e-5

@@ -121,7 +121,7 @@ def test_a_prompt_of_another_template_is_refused_by_name(demo_handle: ModelHandl
         encode_after_prefix(demo_handle, [PromptInput("Any cardiomegaly?")], other, prefix)
 
 
-def test_image_prompts_and_too_few_prompts_share_no_prefix(
+def test_image_prompts_and_too_few_prompts_run_whole(
     tiny_handle: ModelHandle, xray_like_image: Image.Image
 ) -> None:
     text = [PromptInput(question) for question in SHORT_QUESTIONS * 2]
@@ -130,5 +130,8 @@ def test_image_prompts_and_too_few_prompts_share_no_prefix(
     assert prefix_for_prompts(tiny_handle, TWO_SHOT, text[: MIN_PROMPTS_TO_SHARE - 1]) is None
     prefix = prefix_for_prompts(tiny_handle, TWO_SHOT, text[:MIN_PROMPTS_TO_SHARE])
     assert prefix is not None
-    with pytest.raises(ValueError, match="text prompts only"):
-        encode_after_prefix(tiny_handle, [image], TWO_SHOT, prefix)
+    assert encode_after_prefix(tiny_handle, [image], TWO_SHOT, prefix) is None
+    inputs = encode_batch(tiny_handle, [image], TWO_SHOT, prefix)  # an image batch runs whole
+    assert not runs_after_prefix(inputs) and "pixel_values" in inputs
+    whole = last_position_logits(tiny_handle, forward_inputs(tiny_handle, [image], TWO_SHOT, None))
+    assert torch.equal(last_position_logits(tiny_handle, with_prefix_cache(inputs, prefix)), whole)
