@@ -45,12 +45,13 @@ class SharedPrefix:
         return past
 
 
-def _common_prefix(rows: Sequence[Sequence[int]]) -> list[int]:
+def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
+    """How many leading tokens every row shares."""
     shortest = min(len(row) for row in rows)
     length = 0
     while length < shortest and all(row[length] == rows[0][length] for row in rows):
         length += 1
-    return list(rows[0][:length])
+    return length
 
 
 def _prompt_token_ids(
@@ -73,7 +74,8 @@ def build_shared_prefix(handle: ModelHandle, template: PromptTemplate) -> Shared
     """The cache of the tokens that all text prompts of ``template`` share, or None when fewer than
     ``MIN_SHARED_TOKENS`` are shared. The last common token of two probe prompts is left out, so a question's
     first characters can never merge with it."""
-    shared = _common_prefix(_prompt_token_ids(handle, _PROBE_QUESTIONS, template))[:-1]
+    probes = _prompt_token_ids(handle, _PROBE_QUESTIONS, template)
+    shared = probes[0][: max(common_prefix_length(probes) - 1, 0)]
     window = _sliding_window(handle)
     if len(shared) < MIN_SHARED_TOKENS or (window is not None and len(shared) >= window):
         return None

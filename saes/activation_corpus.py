@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
 from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
+from interp.shared_prefix import common_prefix_length
 from saes.token_mask import DEFAULT_TOKEN_FILTER, TokenFilter, included_positions
 
 
@@ -52,15 +53,6 @@ def split_questions(
     return train, list(dict.fromkeys(evaluation))
 
 
-def _shared_prefix_length(token_rows: Sequence[list[int]]) -> int:
-    """Length of the token prefix every row shares (its activations are identical in every row)."""
-    first = token_rows[0]
-    length = min(len(row) for row in token_rows)
-    for row in token_rows[1:]:
-        length = next((i for i in range(length) if row[i] != first[i]), length)
-    return length
-
-
 def _real_tokens(
     handle: ModelHandle, prompts: Sequence[PromptInput], template: PromptTemplate
 ) -> list[list[int]]:
@@ -82,7 +74,7 @@ def collect_activations(
     the forward pass stops after ``layer``. Positions inside the prefix that all prompts share (the few-shot
     examples) are taken from the first prompt only, so they are not repeated once per question."""
     prompts = [PromptInput(question) for question in questions]
-    shared = _shared_prefix_length(_real_tokens(handle, prompts, template)) if len(prompts) > 1 else 0
+    shared = common_prefix_length(_real_tokens(handle, prompts, template)) if len(prompts) > 1 else 0
     chunks: list[Tensor] = []
     for start, batch in tqdm(
         list(zip(range(0, len(prompts), batch_size), batched(prompts, batch_size), strict=True)),
