@@ -68,7 +68,7 @@ def _row(job: MiningJob, answer: str, score: PromptScore) -> MiningRow:
             f"non-finite margin {score.margin} for question {job.question.question_id!r} "
             f"variant {job.variant_index} ({job.condition.value}): {job.text!r}"
         )
-    parsed = parse_answer(answer)
+    parsed = parse_answer(answer, fallback_margin=score.margin)
     question = job.question
     return MiningRow(
         question_id=question.question_id,
@@ -83,6 +83,7 @@ def _row(job: MiningJob, answer: str, score: PromptScore) -> MiningRow:
         answer_text=answer,
         parsed_answer=None if parsed.label is None else parsed.label.value,
         exclusion_reason=None if parsed.exclusion is None else parsed.exclusion.value,
+        label_source=None if parsed.source is None else parsed.source.value,
         margin=score.margin,
         p_yes=min(score.p_yes, 1.0),
         p_no=min(score.p_no, 1.0),

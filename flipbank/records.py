@@ -13,6 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 Answer = Literal["yes", "no"]
 ImageCondition = Literal["real", "blank", "swapped", "none"]
 ExclusionReason = Literal["hedged", "mixed", "conditional", "unparseable", "empty"]
+#: What decided a parsed answer: a leading yes/no, keywords, or the first-token margin (PSF-Med's fallback).
+LabelSource = Literal["leading_word", "keyword", "fallback"]
 Direction = Literal["yes_to_no", "no_to_yes"]
 
 #: Tolerance on probabilities and cosine similarities computed in float32.
@@ -58,7 +60,8 @@ class Paraphrase(BaseModel):
 
 class QuestionRecord(BaseModel):
     """A yes/no question about one image, its ground truth and its paraphrases. `image` is a path
-    (resolved against an image root by the readers when one is given) or a synthetic image id."""
+    (resolved against an image root by the readers when one is given) or a synthetic image id. `patient`
+    (None when unknown) keeps a swapped image from being another study of the same patient."""
 
     model_config = _RECORD_CONFIG
 
@@ -70,6 +73,7 @@ class QuestionRecord(BaseModel):
     original_question: NonBlankText
     paraphrases: list[Paraphrase] = Field(min_length=1)
     source: NonBlankText
+    patient: NonBlankText | None = None
 
 
 def direction_of(original_answer: Answer, paraphrase_answer: Answer) -> Direction:
@@ -120,7 +124,8 @@ class MiningRow(BaseModel):
     """One model answer: a (question, prompt variant, image condition) triple.
 
     `variant_index` is 0 for the original question and i + 1 for paraphrase i (then `phenomenon` is
-    set). `parsed_answer` is None exactly when `exclusion_reason` is set. `margin` is
+    set). `parsed_answer` is None exactly when `exclusion_reason` is set; `label_source` says what decided
+    a parsed answer (None when excluded, or for rows mined before it was recorded). `margin` is
     logit(Yes) - logit(No); `p_yes`/`p_no` are the full-vocabulary next-token probabilities of the
     Yes/No tokens. They are finite when `scores_available` is true and all NaN when it is false
     (a run that produced text but no logits)."""
@@ -139,6 +144,7 @@ class MiningRow(BaseModel):
     answer_text: str
     parsed_answer: Answer | None
     exclusion_reason: ExclusionReason | None
+    label_source: LabelSource | None = None
     margin: float
     p_yes: float
     p_no: float
@@ -150,6 +156,8 @@ class MiningRow(BaseModel):
             raise ValueError("phenomenon must be None exactly for the original (variant_index 0)")
         if (self.parsed_answer is None) == (self.exclusion_reason is None):
             raise ValueError("exactly one of parsed_answer and exclusion_reason must be set")
+        if self.parsed_answer is None and self.label_source is not None:
+            raise ValueError("an excluded answer has no label_source")
         if self.image_condition == "none" and self.image is not None:
             raise ValueError("image_condition 'none' must have image None")
         if self.image_condition in ("real", "swapped") and self.image is None:
@@ -188,6 +196,7 @@ __all__ = [
     "ExclusionReason",
     "FlipCase",
     "ImageCondition",
+    "LabelSource",
     "MiningRow",
     "Paraphrase",
     "Phenomenon",

@@ -56,6 +56,14 @@ def test_every_condition_gets_one_row_per_prompt(
         real["margin"] != rows[rows.image_condition == "blank"].set_index(real.index.names)["margin"]
     ).any()
     assert (tmp_path / "provenance.json").is_file()
+    parsed = rows[rows["parsed_answer"].notna()]
+    assert (
+        parsed["label_source"].notna().all()
+        and rows.loc[rows["parsed_answer"].isna(), "label_source"].isna().all()
+    )
+    fallback = parsed[parsed["label_source"] == "fallback"]  # a random model's words decide nothing
+    assert len(fallback) > 0
+    assert (fallback["parsed_answer"] == fallback["margin"].gt(0).map({True: "yes", False: "no"})).all()
 
 
 def test_margins_match_a_plain_scoring_pass(demo_handle: ModelHandle, tmp_path: Path) -> None:
