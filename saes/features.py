@@ -37,7 +37,14 @@ class FeatureSlice:
 
     def encode(self, x: Float[Tensor, "*batch d_in"]) -> Float[Tensor, "*batch k"]:
         """The features' activations: ``relu(pre)``, and for JumpReLU times the strict gate ``pre >
-        threshold`` (the same operations, in the same order, as sae-lens's ``JumpReLUSAE.encode``)."""
+        threshold`` (the same operations, in the same order, as sae-lens's ``JumpReLUSAE.encode``).
+
+        Exactly at the threshold the gate is closed: ``pre == threshold`` gives 0, as in sae-lens. The gate
+        is a step of height ``threshold``, so a pre-activation within rounding of the threshold can land on
+        either side when it is computed by a mathematically equal but differently ordered matmul (these
+        columns alone versus the full ``W_enc``, another batch size, another BLAS kernel or thread count):
+        such an entry reads 0 in one and about ``threshold`` in the other. Away from the threshold the two
+        agree to float rounding. Compare JumpReLU outputs with that in mind, never at a fixed 1e-5."""
         pre = self.pre_activations(x)
         acts = torch.relu(pre)
         if self.threshold is None:

@@ -20,28 +20,11 @@ from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
 from interp.margin import yes_minus_no_margin
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts
-from saes.feature_stats import (
-    FloatArray,
-    bootstrap_correlation,
-    bootstrap_indices,
-    group_means,
-    mann_whitney,
-    rank_by_mean_abs,
-)
+from saes.feature_table import RankingConfig, feature_table
 from saes.features import encode_all
 from saes.loading import LoadedSAE
 from saes.pairs import PromptPair
 from saes.register import pair_register
-
-
-@dataclass(frozen=True)
-class RankingConfig:
-    """How many top features get statistics, and the seeded bootstrap (1,000 resamples, 95 % by default)."""
-
-    n_top: int = 50
-    n_resamples: int = 1000
-    seed: int = 0
-    confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -150,84 +133,6 @@ def flip_labels(pairs: Sequence[PromptPair], activations: PairActivations) -> tu
     return np.asarray(flipped, dtype=bool), sources
 
 
-def _grouped_columns(
-    values: FloatArray, labels: Sequence[str], name: str, kind: str
-) -> dict[str, FloatArray]:
-    return {f"{name}[{kind}={label}]": means for label, means in group_means(values, labels).items()}
-
-
-def _mean_or_nan(values: FloatArray) -> float:
-    return float(values.mean()) if len(values) else float("nan")
-
-
-def _feature_row(
-    delta: FloatArray,
-    activation: FloatArray,
-    delta_margin: FloatArray,
-    flipped: np.ndarray,
-    indices: np.ndarray,
-    confidence: float,
-) -> dict[str, float]:
-    """Statistics of one feature: its Δf and paraphrase activation over the pairs."""
-    pearson = bootstrap_correlation(delta, delta_margin, "pearson", indices, confidence)
-    spearman = bootstrap_correlation(delta, delta_margin, "spearman", indices, confidence)
-    test = mann_whitney(activation[flipped], activation[~flipped])
-    return {
-        "mean_abs_delta": float(np.abs(delta).mean()),
-        "mean_delta": float(delta.mean()),
-        "pearson_r": pearson.r,
-        "pearson_ci_low": pearson.ci_low,
-        "pearson_ci_high": pearson.ci_high,
-        "spearman_r": spearman.r,
-        "spearman_ci_low": spearman.ci_low,
-        "spearman_ci_high": spearman.ci_high,
-        "mwu_u": test.u,
-        "mwu_p": test.p_value,
-        "mean_act_flip": _mean_or_nan(activation[flipped]),
-        "mean_act_no_flip": _mean_or_nan(activation[~flipped]),
-        "n_flip": test.n_a,
-        "n_no_flip": test.n_b,
-    }
-
-
-def feature_table(
-    delta_f: FloatArray,
-    f_paraphrase: FloatArray,
-    delta_margin: FloatArray,
-    flipped: np.ndarray,
-    phenomena: Sequence[str],
-    registers: Sequence[str],
-    config: RankingConfig = RankingConfig(),
-) -> pd.DataFrame:
-    """One row per top feature (by mean |Δf|): Pearson/Spearman r of Δf against Δmargin with bootstrap CIs,
-    Mann–Whitney U of the paraphrase's activation on flip vs no-flip pairs, and mean activation and mean Δf
-    by phenomenon and by register. Pure: arrays in ([pair, d_sae] and [pair]), a DataFrame out."""
-    order, _ = rank_by_mean_abs(delta_f)
-    top = order[: config.n_top]
-    indices = bootstrap_indices(len(delta_margin), config.n_resamples, config.seed)
-    rows = [
-        {
-            "feature": int(feature),
-            "rank": rank,
-            **_feature_row(
-                delta_f[:, feature],
-                f_paraphrase[:, feature],
-                delta_margin,
-                flipped,
-                indices,
-                config.confidence,
-            ),
-        }
-        for rank, feature in enumerate(top, start=1)
-    ]
-    grouped = {
-        **_grouped_columns(f_paraphrase[:, top], phenomena, "mean_act", "phenomenon"),
-        **_grouped_columns(delta_f[:, top], phenomena, "mean_delta", "phenomenon"),
-        **_grouped_columns(f_paraphrase[:, top], registers, "mean_act", "register"),
-    }
-    return pd.concat([pd.DataFrame(rows), pd.DataFrame(grouped)], axis=1)
-
-
 @dataclass(frozen=True)
 class FeatureRanking:
     """The per-feature table (best first) and per-pair table (margins, flip, register, top features' Δf)."""
@@ -236,10 +141,15 @@ class FeatureRanking:
     pairs: pd.DataFrame
 
     def summary(self, k: int = 5) -> str:
-        lines = [f"top {min(k, len(self.features))} features by mean |Δf| over {len(self.pairs)} pairs:"]
+        n_flips = int(self.pairs["flipped"].sum())
+        lines = [
+            f"top {min(k, len(self.features))} features by mean |Δf| over {n_flips} flip pairs "
+            f"({len(self.pairs) - n_flips} non-flip pairs as control):"
+        ]
         for row in self.features.head(k).itertuples():
             lines.append(
-                f"#{row.rank} feature {row.feature}: mean|Δf| {row.mean_abs_delta:.3g}; Δf vs Δmargin "
+                f"#{row.rank} feature {row.feature}: mean|Δf| {row.mean_abs_delta:.3g} "
+                f"(non-flip {row.mean_abs_delta_control:.3g}); Δf vs Δmargin "
                 f"Pearson {row.pearson_r:+.2f} [{row.pearson_ci_low:+.2f}, {row.pearson_ci_high:+.2f}], "
                 f"Spearman {row.spearman_r:+.2f} [{row.spearman_ci_low:+.2f}, {row.spearman_ci_high:+.2f}]; "
                 f"activation flip {row.mean_act_flip:.3g} vs no-flip {row.mean_act_no_flip:.3g} "

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,12 @@ from interp.forward import score_prompts
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
+from saes.feature_table import RankingConfig, feature_table
 from saes.features import encode_all
 from saes.loading import LoadedSAE
 from saes.pairs import PromptPair
-from saes.ranking import RankingConfig, collect_pair_activations, feature_table, rank_features, rank_pairs
+from saes.ranking import collect_pair_activations, rank_features, rank_pairs
+from tests.numerics import assert_features_close, assert_same_features
 
 PAIRS = [
     PromptPair(
@@ -61,9 +64,31 @@ def test_feature_table_recovers_a_planted_feature() -> None:
     assert best["mwu_p"] < 1e-6 and best["mean_act_flip"] > best["mean_act_no_flip"] + 4
     assert (best["n_flip"], best["n_no_flip"]) == (20, 40)
     assert abs(table.iloc[1]["pearson_r"]) < 0.5
-    expected = f_para[1::2, 7].mean()
+    expected = f_para[1:20:2, 7].mean()  # over the flip pairs only
     assert best["mean_act[phenomenon=negation_pattern]"] == pytest.approx(expected)
     assert "mean_act[register=other]" in table.columns
+
+
+def test_a_feature_noisy_only_on_control_pairs_does_not_win() -> None:
+    rng = np.random.default_rng(3)
+    n_flip, n_control, d = 30, 100, 6
+    flipped = np.arange(n_flip + n_control) < n_flip
+    delta_margin = rng.normal(size=n_flip + n_control)
+    delta_f = rng.normal(scale=0.1, size=(n_flip + n_control, d))
+    delta_f[flipped, 2] = 1.0 * delta_margin[flipped]  # moves with the margin on flips
+    delta_f[~flipped, 4] = rng.normal(scale=5.0, size=n_control)  # loud noise on controls only
+    f_para = np.abs(rng.normal(size=(n_flip + n_control, d)))
+    labels = ["lexical_substitution"] * (n_flip + n_control)
+    table = feature_table(delta_f, f_para, delta_margin, flipped, labels, labels, RankingConfig(n_top=d))
+    assert table.iloc[0]["feature"] == 2
+    noisy = table.set_index("feature").loc[4]
+    assert noisy["mean_abs_delta_control"] > 3.0 and noisy["mean_abs_delta"] < 0.2
+    best = table.iloc[0]
+    assert best["pearson_r"] == pytest.approx(1.0)  # over the flips alone; pooled it would be diluted
+    expected = np.abs(delta_f[flipped, 2]).mean()
+    assert best["mean_abs_delta"] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="none of the 130 pairs is flipped"):
+        feature_table(delta_f, f_para, delta_margin, np.zeros_like(flipped), labels, labels)
 
 
 def test_pair_features_match_single_prompt_encodes(tiny_handle: ModelHandle, tiny_sae: LoadedSAE) -> None:
@@ -74,7 +99,8 @@ def test_pair_features_match_single_prompt_encodes(tiny_handle: ModelHandle, tin
     with ResidCapture(tiny_handle.layers, [2]) as capture, torch.no_grad():
         tiny_handle.model(**single)
     expected = encode_all(tiny_sae.sae, capture.activations[2])[0]
-    torch.testing.assert_close(activations.f_paraphrase[2], expected, rtol=1e-4, atol=1e-4)
+    resid = capture.activations[2][0]
+    assert_features_close(activations.f_paraphrase[2], expected, tiny_sae.sae, resid, rtol=1e-4, atol=1e-4)
     scores = score_prompts(
         tiny_handle, [PromptInput(p.paraphrase) for p in PAIRS], FEW_SHOT_TEMPLATE, progress=False
     )
@@ -104,8 +130,9 @@ def test_known_margins_skip_the_logits_and_agree(tiny_handle: ModelHandle, tiny_
 def test_rank_pairs_writes_parquet_and_summary(
     tiny_handle: ModelHandle, tiny_sae: LoadedSAE, tmp_path: Path
 ) -> None:
+    labelled = [replace(pair, flipped=index in (1, 3)) for index, pair in enumerate(PAIRS)]
     ranking = rank_pairs(
-        tiny_handle, tiny_sae, PAIRS, FEW_SHOT_TEMPLATE, RankingConfig(n_top=5, n_resamples=100)
+        tiny_handle, tiny_sae, labelled, FEW_SHOT_TEMPLATE, RankingConfig(n_top=5, n_resamples=100)
     )
     features_path, pairs_path = ranking.write(tmp_path)
     features = pd.read_parquet(features_path)
@@ -115,7 +142,11 @@ def test_rank_pairs_writes_parquet_and_summary(
     np.testing.assert_allclose(pairs["delta_margin"], pairs["margin_paraphrase"] - pairs["margin_original"])
     top = int(features.iloc[0]["feature"])
     assert f"delta_f[{top}]" in pairs.columns
+    assert pairs["flipped"].tolist() == [False, True, False, True, False]
+    flip_deltas = pairs.loc[pairs["flipped"], f"delta_f[{top}]"].abs().mean()
+    assert features.iloc[0]["mean_abs_delta"] == pytest.approx(flip_deltas, rel=1e-6)
     assert ranking.summary(k=2).count("\n#") == 2
+    assert "over 2 flip pairs (3 non-flip pairs as control)" in ranking.summary()
     assert f"#1 feature {top}:" in ranking.summary()
 
 
@@ -128,7 +159,10 @@ def test_image_and_text_pairs_are_batched_apart_and_kept_in_order(
     mixed = [PAIRS[0], with_image, PAIRS[3]]
     activations = collect_pair_activations(tiny_handle, tiny_sae, mixed, CHAT_TEMPLATE, batch_size=4)
     text_only = collect_pair_activations(tiny_handle, tiny_sae, [PAIRS[0], PAIRS[3]], CHAT_TEMPLATE)
-    torch.testing.assert_close(activations.f_paraphrase[[0, 2]], text_only.f_paraphrase, rtol=1e-4, atol=1e-4)
+    threshold = tiny_sae.sae.threshold.detach()
+    edge = 1e-2 * float(threshold.abs().max())
+    tolerance = {"rtol": 1e-4, "atol": 1e-4, "edge": edge}
+    assert_same_features(activations.f_paraphrase[[0, 2]], text_only.f_paraphrase, threshold, **tolerance)
     alone = collect_pair_activations(tiny_handle, tiny_sae, [with_image], CHAT_TEMPLATE)
-    torch.testing.assert_close(activations.f_paraphrase[1], alone.f_paraphrase[0], rtol=1e-4, atol=1e-4)
+    assert_same_features(activations.f_paraphrase[1], alone.f_paraphrase[0], threshold, **tolerance)
     assert not torch.allclose(activations.f_paraphrase[1], activations.f_paraphrase[0])
