@@ -1,6 +1,7 @@
 """Figures of the causal experiments: delta-only patching recovery by arm and by group (PSF-Med Tables 7,
 18), the layer sweep (Table 19), the clamping table as grouped bars (Tables 8, 26, 28) and, when measured,
-the latency of each intervention."""
+the latency of each intervention. Recovery and reversals are drawn for the arms on FlipBank pairs only; the
+non-flip control arm has none (its summary row leaves them empty) and is drawn by its mean |Δmargin|."""
 
 from __future__ import annotations
 
@@ -34,45 +35,87 @@ def _recovery(frame: pd.DataFrame) -> dict[str, object]:
     return ci_trace_values(frame, "mean_recovery", "mean_recovery_low", "mean_recovery_high")
 
 
+def flip_arm_rows(summary: pd.DataFrame) -> pd.Series:
+    """The rows that carry flip-arm metrics (recovery, reversals, shift): every row but the non-flip
+    control's, whose ``n_sign_flips`` is empty. A summary written before that column existed has them on
+    every row."""
+    if "n_sign_flips" not in summary.columns:
+        return pd.Series(True, index=summary.index)
+    return summary["n_sign_flips"].notna()
+
+
+def _logits(frame: pd.DataFrame, value: str) -> dict[str, object]:
+    return ci_trace_values(frame, value, f"{value}_low", f"{value}_high", scale=1.0, unit=" logits")
+
+
+def _recovery_bars(flips: pd.DataFrame, colours: list[str]) -> list[go.Bar]:
+    reversals = [
+        f"{r} / {n} reversed" for r, n in zip(flips["full_reversals"], flips["n_sign_flips"], strict=True)
+    ]
+    mean = go.Bar(
+        x=list(flips["arm"]),
+        name="mean of per-pair recovery",
+        marker_color=colours,
+        text=reversals,
+        **_recovery(flips),
+    )
+    aggregate = ci_trace_values(
+        flips, "aggregate_recovery", "aggregate_recovery_low", "aggregate_recovery_high"
+    )
+    pooled = go.Bar(
+        x=list(flips["arm"]),
+        name="aggregate recovery (Σ shift / Σ |gap|)",
+        marker_color=colours,
+        marker_pattern_shape="/",
+        marker_opacity=0.6,
+        **aggregate,
+    )
+    return [mean, pooled]
+
+
 def patching_by_arm_figure(summary: pd.DataFrame) -> go.Figure:
-    """PSF-Med Table 7: mean recovery (%) and mean margin shift toward the original (logits) per arm, with
-    CIs; the bars are labelled with the count of full reversals."""
-    require_columns(summary, (*SUMMARY_COLUMNS, "full_reversals", "mean_shift"), "patching by arm")
+    """PSF-Med Table 7 per arm: recovery (%; the mean of per-pair ratios, labelled with the full reversals out
+    of the margin-sign flips, and the aggregate Σ shift / Σ |gap|) and mean shift toward the original
+    (logits) for the arms on FlipBank pairs; mean |Δmargin| (logits) for every arm, the non-flip control's
+    only number. All with CIs."""
+    columns = (*SUMMARY_COLUMNS, "full_reversals", "n_sign_flips", "aggregate_recovery", "mean_shift")
+    require_columns(summary, (*columns, "mean_abs_delta_margin"), "patching by arm")
     overall = require_rows(summary[summary["group_by"] == "all"].reset_index(drop=True), "patching by arm")
-    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.14)
-    colours = [ARM_COLOURS.get(arm, PALETTE[0]) for arm in overall["arm"]]
-    reversals = [f"{r} / {n} reversed" for r, n in zip(overall["full_reversals"], overall["n"], strict=True)]
-    figure.add_trace(
-        go.Bar(
-            x=list(overall["arm"]),
-            name="mean recovery",
-            marker_color=colours,
-            text=reversals,
-            **_recovery(overall),
-        ),
-        row=1,
-        col=1,
+    flips = overall[flip_arm_rows(overall)].reset_index(drop=True)
+    figure = make_subplots(rows=1, cols=3, horizontal_spacing=0.1)
+    colour = {arm: ARM_COLOURS.get(arm, PALETTE[0]) for arm in overall["arm"]}
+    flip_colours = [colour[arm] for arm in flips["arm"]]
+    for trace in _recovery_bars(flips, flip_colours):
+        figure.add_trace(trace, row=1, col=1)
+    shift = go.Bar(
+        x=list(flips["arm"]),
+        name="mean shift",
+        marker_color=flip_colours,
+        showlegend=False,
+        **_logits(flips, "mean_shift"),
     )
-    shift = ci_trace_values(
-        overall, "mean_shift", "mean_shift_low", "mean_shift_high", scale=1.0, unit=" logits"
+    figure.add_trace(shift, row=1, col=2)
+    moved = go.Bar(
+        x=list(overall["arm"]),
+        name="mean |Δmargin|",
+        marker_color=[colour[arm] for arm in overall["arm"]],
+        showlegend=False,
+        **_logits(overall, "mean_abs_delta_margin"),
     )
-    figure.add_trace(
-        go.Bar(x=list(overall["arm"]), name="mean shift", marker_color=colours, marker_opacity=0.6, **shift),
-        row=1,
-        col=2,
-    )
-    figure.update_yaxes(title_text="mean recovery (%)", row=1, col=1)
-    figure.update_yaxes(title_text="mean margin shift toward original (logits)", row=1, col=2)
-    figure.update_xaxes(title_text="arm", row=1, col=1)
-    figure.update_xaxes(title_text="arm", row=1, col=2)
-    figure.update_layout(showlegend=False)
-    return styled(figure, "Delta-only patching: recovery and margin shift by arm")
+    figure.add_trace(moved, row=1, col=3)
+    titles = ("recovery (%)", "mean margin shift toward original (logits)", "mean |Δmargin| (logits)")
+    for column, title in enumerate(titles, start=1):
+        figure.update_yaxes(title_text=title, row=1, col=column)
+        figure.update_xaxes(title_text="arm", row=1, col=column)
+    figure.update_layout(barmode="group")
+    return styled(figure, "Delta-only patching: recovery, margin shift and |Δmargin| by arm")
 
 
 def patching_by_group_figure(summary: pd.DataFrame) -> go.Figure:
     """PSF-Med Table 18: mean recovery (%) with CIs per finding, phenomenon and direction, one panel per
-    grouping and one bar colour per arm."""
+    grouping and one bar colour per arm on FlipBank pairs (the non-flip control has no recovery)."""
     require_columns(summary, SUMMARY_COLUMNS, "patching by group")
+    summary = summary[flip_arm_rows(summary)]
     groupings = [g for g in ("finding", "phenomenon", "direction") if (summary["group_by"] == g).any()]
     require_rows(summary[summary["group_by"].isin(groupings)], "patching by group")
     figure = make_subplots(rows=len(groupings), cols=1, vertical_spacing=0.12)

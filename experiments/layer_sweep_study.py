@@ -47,12 +47,16 @@ def run_layer_sweep(
 
 
 def format_layer_sweep(table: pd.DataFrame) -> str:
-    """Mean recovery with its CI per layer, for each kind of patch."""
-    lines = [f"{'patch':<26} {'layer':>5} {'mean recovery':>14} {'95% CI':>18} {'reversals':>9}"]
+    """Mean recovery with its CI, aggregate recovery (Σ shift / Σ |gap|) and full reversals out of the
+    margin-sign flips, per layer, for each kind of patch."""
+    lines = [
+        f"{'patch':<26} {'layer':>5} {'mean recovery':>14} {'95% CI':>18} {'aggregate':>10} {'reversals':>11}"
+    ]
     for row in table.itertuples(index=False):
         interval = f"[{100 * row.mean_recovery_low:.1f}, {100 * row.mean_recovery_high:.1f}]"
+        reversals = f"{row.full_reversals} / {row.n_sign_flips}"
         lines.append(
             f"{row.patch:<26} {row.layer:>5} {100 * row.mean_recovery:>13.1f}% {interval:>18} "
-            f"{row.full_reversals:>9}"
+            f"{100 * row.aggregate_recovery:>9.1f}% {reversals:>11}"
         )
     return "\n".join(lines)

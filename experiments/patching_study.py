@@ -3,13 +3,23 @@ controls of DESIGN §2 in the same run (non-flip pairs, and a random feature of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import torch
 
 from experiments.flip_pairs import LabelledPairs
-from flipbank.causal_metrics import patch_outcomes, summarise_by, summarise_patching
+from flipbank.causal_metrics import (
+    DEFAULT_GAP_FLOOR,
+    ArmSummary,
+    patch_outcomes,
+    summarise_by,
+    summarise_non_flip_control,
+    summarise_patching,
+    summary_frame,
+)
 from interp.handle import ModelHandle
 from interp.patching import pairs_prefix, patched_margins
 from interp.prompts import PromptTemplate
@@ -18,6 +28,7 @@ from saes.features import encode_all, feature_slice
 from saes.loading import LoadedSAE
 
 GROUP_COLUMNS = ("finding", "phenomenon", "direction")
+FLIP_ARM, NON_FLIP_ARM, RANDOM_ARM = "feature on flips", "feature on non-flips", "random feature on flips"
 
 
 @dataclass(frozen=True)
@@ -57,15 +68,21 @@ def _arm(
     return pd.concat([labels, outcomes], axis=1).assign(arm=arm, feature=feature)
 
 
-def _summary(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+def _summariser(arm: str, gap_floor: float) -> Callable[[pd.DataFrame, int], ArmSummary]:
+    """The non-flip control gets mean |Δmargin| only; arms on FlipBank pairs get recovery and reversals."""
+    if arm == NON_FLIP_ARM:
+        return summarise_non_flip_control
+    return lambda outcomes, seed: summarise_patching(outcomes, seed, gap_floor)
+
+
+def _summary(frame: pd.DataFrame, seed: int, gap_floor: float) -> pd.DataFrame:
     tables = []
     for arm, outcomes in frame.groupby("arm", sort=False):
-        overall = pd.DataFrame(
-            [{"group_by": "all", "group": "all", **summarise_patching(outcomes, seed).as_row()}]
-        )
+        summarise = _summariser(str(arm), gap_floor)
+        overall = summary_frame([{"group_by": "all", "group": "all", **summarise(outcomes, seed).as_row()}])
         tables.append(overall.assign(arm=arm))
         for column in GROUP_COLUMNS:
-            grouped = summarise_by(outcomes, column, seed).rename(columns={column: "group"})
+            grouped = summarise_by(outcomes, column, seed, summarise).rename(columns={column: "group"})
             tables.append(grouped.assign(group_by=column, arm=arm))
     return pd.concat(tables, ignore_index=True)
 
@@ -78,9 +95,11 @@ def run_patching_study(
     controls: LabelledPairs,
     template: PromptTemplate,
     seed: int = 0,
+    gap_floor: float = DEFAULT_GAP_FLOOR,
 ) -> PatchingStudy:
     """Patch ``feature`` on the FlipBank pairs and on the non-flip control pairs, and patch a random
-    feature of similar mean activation on the FlipBank pairs."""
+    feature of similar mean activation on the FlipBank pairs. Pairs with |m_orig − m_para| below
+    ``gap_floor`` (logits) are counted in the summary, not dropped."""
     paraphrase_resid = final_token_resid(
         handle,
         [p.paraphrase for p in flips.pairs],
@@ -95,27 +114,71 @@ def run_patching_study(
     control_feature = similar_activation_feature(mean_activation, feature, seed)
     frame = pd.concat(
         [
-            _arm(handle, loaded, feature, flips, template, "feature on flips"),
-            _arm(handle, loaded, feature, controls, template, "feature on non-flips"),
-            _arm(handle, loaded, control_feature, flips, template, "random feature on flips"),
+            _arm(handle, loaded, feature, flips, template, FLIP_ARM),
+            _arm(handle, loaded, feature, controls, template, NON_FLIP_ARM),
+            _arm(handle, loaded, control_feature, flips, template, RANDOM_ARM),
         ],
         ignore_index=True,
     )
-    return PatchingStudy(pairs=frame, summary=_summary(frame, seed))
+    return PatchingStudy(pairs=frame, summary=_summary(frame, seed, gap_floor))
+
+
+#: The printed table: (header, width) per column.
+_PRINTED = (
+    ("arm", -24),
+    ("n", 4),
+    ("sign flips", 10),
+    ("mean recovery [95% CI]", 24),
+    ("median", 7),
+    (">50%", 6),
+    ("aggregate", 9),
+    ("reversals", 10),
+    ("|gap|<floor", 11),
+    ("shift", 7),
+    ("mean |Δmargin| [95% CI]", 25),
+)
+
+
+def _percent(value: Any) -> str:
+    return "—" if pd.isna(value) else f"{100 * float(value):.1f}%"
+
+
+def _printed_cells(row: pd.Series) -> list[str]:
+    moved = f"{row.mean_abs_delta_margin:.3f} [{row.mean_abs_delta_margin_low:.3f}, "
+    moved += f"{row.mean_abs_delta_margin_high:.3f}]"
+    if pd.isna(row.n_sign_flips):  # the non-flip control: no recovery or reversal numbers
+        return [str(row.arm), str(row.n), *["—"] * 8, moved]
+    interval = f"[{100 * row.mean_recovery_low:.1f}, {100 * row.mean_recovery_high:.1f}]"
+    return [
+        str(row.arm),
+        str(row.n),
+        f"{row.n_sign_flips}",
+        f"{_percent(row.mean_recovery)} {interval}",
+        _percent(row.median_recovery),
+        _percent(row.share_recovery_above_50pct),
+        _percent(row.aggregate_recovery),
+        f"{row.full_reversals} / {row.n_sign_flips}",
+        f"{row.n_below_gap_floor} / {row.n}",
+        f"{row.mean_shift:+.3f}",
+        moved,
+    ]
+
+
+def _line(cells: list[str]) -> str:
+    return " ".join(
+        f"{cell:<{-width}}" if width < 0 else f"{cell:>{width}}"
+        for cell, (_, width) in zip(cells, _PRINTED, strict=True)
+    )
 
 
 def format_patching_summary(summary: pd.DataFrame) -> str:
-    """The overall row of each arm: recovery (mean, 95 % CI, median), >50 %, reversals, mean shift."""
+    """The overall row of each arm. Flip arms: sign flips, mean recovery (95 % CI), median, share above 50 %,
+    aggregate recovery (Σ shift / Σ |gap|), full reversals out of the sign flips, pairs below the gap floor,
+    mean shift; every arm: mean |Δmargin| (logits). The non-flip control shows "—" for the flip metrics."""
     overall = summary[summary["group_by"] == "all"]
-    lines = [
-        f"{'arm':<26} {'n':>4} {'mean recovery [95% CI]':>28} {'median':>7} {'>50%':>6} "
-        f"{'rev.':>5} {'shift':>7}"
-    ]
-    for row in overall.itertuples(index=False):
-        interval = f"[{100 * row.mean_recovery_low:.1f}, {100 * row.mean_recovery_high:.1f}]"
-        lines.append(
-            f"{row.arm:<26} {row.n:>4} {100 * row.mean_recovery:>9.1f}% {interval:>18} "
-            f"{100 * row.median_recovery:>6.1f}% {100 * row.share_recovery_above_50pct:>5.1f}% "
-            f"{row.full_reversals:>5} {row.mean_shift:>+7.3f}"
-        )
+    floors = overall["gap_floor"].dropna()
+    lines = [_line([header for header, _ in _PRINTED])]
+    lines += [_line(_printed_cells(row)) for _, row in overall.iterrows()]
+    if len(floors):
+        lines.append(f"gap floor: {floors.iloc[0]:g} logits; reversals are counted on margin-sign flips only")
     return "\n".join(lines)

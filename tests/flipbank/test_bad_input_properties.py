@@ -20,7 +20,12 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from flipbank.causal_metrics import MIN_MARGIN_GAP, patch_outcomes, summarise_patching
+from flipbank.causal_metrics import (
+    MIN_MARGIN_GAP,
+    patch_outcomes,
+    summarise_non_flip_control,
+    summarise_patching,
+)
 from flipbank.demo_bank import load_demo_bank
 from flipbank.errors import RecordError
 from flipbank.metrics import (
@@ -304,7 +309,18 @@ def test_recovery_is_nan_only_for_a_vanishing_gap_and_otherwise_solves_the_defin
     assert np.allclose(rebuilt, patched[defined], atol=1e-6)
     assert np.isfinite(outcomes["shift_toward_original"]).all()
     summary = summarise_patching(outcomes)
-    assert summary.n == len(triples) and summary.full_reversals <= len(triples)
+    assert summary.n == len(triples) and summary.full_reversals <= summary.n_sign_flips <= len(triples)
+    assert summary.n_sign_flips + summary.n_parsed_not_sign_flips == len(triples)
+    assert summary.n_below_gap_floor == int((np.abs(gap) < summary.gap_floor).sum())
     assert math.isnan(summary.mean_recovery) == (not defined.any())
+    assert math.isnan(summary.aggregate_recovery) == (not defined.any())
+    if defined.any():  # the aggregate is the |gap|-weighted mean of the defined per-pair recoveries
+        weights = np.abs(gap[defined])
+        weighted = np.average(outcomes["recovery"].to_numpy()[defined], weights=weights)
+        assert summary.aggregate_recovery == pytest.approx(weighted, rel=1e-6, abs=1e-6)
+    control = summarise_non_flip_control(outcomes)
+    assert control.n == len(triples)
+    assert math.isnan(control.mean_abs_delta_margin) == (len(triples) == 0)
+    assert len(triples) == 0 or control.mean_abs_delta_margin >= 0
     if len(triples) == 0:
         assert math.isnan(summary.mean_shift) and math.isnan(summary.mean_shift_ci.low)
