@@ -1,12 +1,13 @@
 """Figures of the robustness table (PSF-Med Tables 2–3, 20 and the companion paper's taxonomy): flip rate by
-phenomenon and by paraphrase count, grounding metrics, quadrant fractions, and flip rate against the
-Dangerous fraction across configurations. Each takes frames and returns a plotly Figure."""
+phenomenon and by paraphrase count, grounding metrics, quadrant fractions, accuracy and entropy, and flip rate
+against the Dangerous fraction across configurations. Each takes frames and returns a plotly Figure."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from experiments.figure_style import (
     PALETTE,
@@ -104,29 +105,51 @@ def grounding_figure(robustness: pd.DataFrame) -> go.Figure:
     return styled(figure, "Grounding: does the answer depend on the image?", "metric", "questions (%)")
 
 
+def _in_quadrant_order(rows: pd.DataFrame) -> pd.DataFrame:
+    present = [q for q in QUADRANT_ORDER if q in set(rows["group"])]
+    return rows.drop_duplicates("group").set_index("group").reindex(present).reset_index()
+
+
+def _quadrant_bars(rows: pd.DataFrame, name: str, pattern: str, scale: float, unit: str) -> go.Bar:
+    ordered = _in_quadrant_order(rows)
+    return go.Bar(
+        x=[group.capitalize() for group in ordered["group"]],
+        name=name,
+        marker_color=[QUADRANT_COLOURS.get(group, PALETTE[0]) for group in ordered["group"]],
+        marker_pattern_shape=pattern,
+        marker_opacity=0.5 if pattern else 1.0,
+        **ci_trace_values(ordered, scale=scale, unit=unit),
+    )
+
+
+def _reliance_text(fractions: pd.DataFrame) -> str:
+    if "reliance_condition" not in fractions.columns:
+        return ""
+    conditions = fractions["reliance_condition"].dropna()
+    return f" vs the {conditions.iloc[0]} condition" if len(conditions) else ""
+
+
 def quadrant_figure(robustness: pd.DataFrame) -> go.Figure:
-    """The four-quadrant taxonomy: each quadrant's share of the questions and the accuracy of its originals,
-    both with CIs."""
+    """The four-quadrant taxonomy: each quadrant's share of the questions and the accuracy of its originals
+    (percent), and, in a second panel when the table has it, the mean yes/no entropy of its originals (bits),
+    all with CIs. The title names the condition image reliance was judged against."""
     fractions = metric_rows(robustness, "quadrant_fraction", "quadrant fractions")
     accuracy = robustness[robustness["metric"] == "quadrant_accuracy"]
-    figure = go.Figure()
-    for rows, name, pattern in ((fractions, "share of questions", ""), (accuracy, "accuracy", "/")):
-        if rows.empty:
-            continue
-        ordered = rows.set_index("group").reindex([q for q in QUADRANT_ORDER if q in set(rows["group"])])
-        ordered = ordered.reset_index()
-        figure.add_trace(
-            go.Bar(
-                x=[group.capitalize() for group in ordered["group"]],
-                name=name,
-                marker_color=[QUADRANT_COLOURS.get(group, PALETTE[0]) for group in ordered["group"]],
-                marker_pattern_shape=pattern,
-                marker_opacity=0.5 if pattern else 1.0,
-                **ci_trace_values(ordered),
-            )
-        )
+    entropy = robustness[robustness["metric"] == "quadrant_entropy_bits"]
+    figure = make_subplots(rows=1, cols=2 if len(entropy) else 1, horizontal_spacing=0.12)
+    figure.add_trace(_quadrant_bars(fractions, "share of questions", "", 100.0, "%"), row=1, col=1)
+    if not accuracy.empty:
+        figure.add_trace(_quadrant_bars(accuracy, "accuracy", "/", 100.0, "%"), row=1, col=1)
+    figure.update_yaxes(title_text="percent (%)", row=1, col=1)
+    figure.update_xaxes(title_text="quadrant", row=1, col=1)
+    if len(entropy):
+        bars = _quadrant_bars(entropy, "mean yes/no entropy", ".", 1.0, " bits")
+        figure.add_trace(bars, row=1, col=2)
+        figure.update_yaxes(title_text="mean yes/no entropy (bits)", range=[0, 1.05], row=1, col=2)
+        figure.update_xaxes(title_text="quadrant", row=1, col=2)
     figure.update_layout(barmode="group")
-    return styled(figure, "Four-quadrant taxonomy (consistency × image reliance)", "quadrant", "percent (%)")
+    title = f"Four-quadrant taxonomy (consistency × image reliance{_reliance_text(fractions)})"
+    return styled(figure, title)
 
 
 def flip_vs_dangerous_figure(configurations: pd.DataFrame) -> go.Figure:

@@ -30,6 +30,8 @@ METRIC_LABELS = {
     "swap_sensitivity": "swap sensitivity",
     "quadrant_fraction": "quadrant fraction",
     "quadrant_accuracy": "quadrant accuracy",
+    "quadrant_entropy_bits": "quadrant yes/no entropy (bits)",
+    "label_source": "answers labelled by",
     "flip_rate_by_phenomenon": "flip rate by phenomenon",
     "flip_rate_by_paraphrase_count": "flip rate by paraphrase count",
 }

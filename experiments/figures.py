@@ -61,7 +61,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "quadrants",
-        "Four-quadrant fractions and accuracy (companion paper)",
+        "Four-quadrant fractions, accuracy and yes/no entropy (companion paper)",
         lambda run: quadrant_figure(run.frame("robustness")),
     ),
     FigureSpec(
@@ -86,7 +86,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "patching_by_arm",
-        "Patching recovery and shift by arm (PSF-Med Table 7)",
+        "Patching recovery and shift by arm, |Δmargin| on non-flip pairs (PSF-Med Table 7)",
         lambda run: patching_by_arm_figure(run.frame("patching_summary")),
     ),
     FigureSpec(

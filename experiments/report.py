@@ -41,7 +41,19 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section(
         "Robustness (PSF-Med Tables 2–3, 20)",
-        (("Robustness metrics", "robustness", lambda r: tables.robustness_view(r.frame("robustness"))),),
+        (
+            ("Robustness metrics", "robustness", lambda r: tables.robustness_view(r.frame("robustness"))),
+            (
+                "Four quadrants: share, accuracy and yes/no entropy",
+                "robustness",
+                lambda r: tables.quadrant_view(r.frame("robustness")),
+            ),
+            (
+                "Answer label sources",
+                "robustness",
+                lambda r: tables.label_source_view(r.frame("robustness")),
+            ),
+        ),
         ("flip_rate_by_phenomenon", "flip_rate_by_paraphrase_count", "grounding", "quadrants"),
     ),
     Section(
@@ -120,8 +132,9 @@ class _FigureEmbedder:
 def _section_html(section: Section, inputs: RunInputs, built: BuiltFigures, embed: _FigureEmbedder) -> str:
     parts = [f"<h2>{html.escape(section.title)}</h2>"]
     for caption, source, build in section.tables:
-        if _present(inputs, source):
-            parts.append(f"<h3>{html.escape(caption)}</h3>{_table_html(build(inputs))}")
+        frame = build(inputs) if _present(inputs, source) else None
+        if frame is not None and len(frame.columns):  # no columns: not applicable (no quadrants, say)
+            parts.append(f"<h3>{html.escape(caption)}</h3>{_table_html(frame)}")
     parts.extend(fragment for name in section.figures if (fragment := embed(name, built)))
     if len(parts) == 1:
         parts.append('<p class="note">Not run in this study: no result files for this section.</p>')

@@ -4,9 +4,11 @@ PSF-Med paper's (DESIGN §2), and which metrics are not applicable or were not r
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
+from experiments.figure_causal import flip_arm_rows
 from experiments.figure_inputs import DERIVED_FRAMES, RESULT_FILES, RunInputs
 from experiments.figure_style import label
 from experiments.figure_tables import ci_text
@@ -23,7 +25,7 @@ PAPER = {
     "patching mean recovery": "44.8% [40.1, 49.5]",
     "patching full reversals": "23 / 158",
     "patching mean shift": "+1.31 logits",
-    "non-flip control mean shift": "0.03 logits",
+    "non-flip control mean |Δmargin|": "0.03 logits",
     "clamp: flip rate": "15.6% → 10.8%",
     "clamp: accuracy": "78.2% → 76.9%",
     "clamp: text-only agreement": "66.4% → 63.1%",
@@ -121,29 +123,46 @@ def _feature_rows(inputs: RunInputs) -> list[Row]:
     return [("top feature", f"f{int(top['feature'])}{_sae_layer(inputs)}: r = {r}")]
 
 
+def _cis(row: pd.Series, value: str) -> tuple[Any, Any, Any]:
+    return row.get(value), row.get(f"{value}_low"), row.get(f"{value}_high")
+
+
+def _flip_arm_rows(flips: pd.Series) -> list[Row]:
+    """Feature on flips: recovery (mean, aggregate), reversals of sign flips, small gaps, mean shift."""
+    n, floor = flips["n"], flips.get("gap_floor", math.nan)
+    return [
+        ("patching mean recovery", ci_text(*_cis(flips, "mean_recovery"))),
+        ("patching aggregate recovery (Σ shift / Σ |gap|)", ci_text(*_cis(flips, "aggregate_recovery"))),
+        (
+            "patching full reversals",
+            f"{flips['full_reversals']} / {flips.get('n_sign_flips')} sign flips; {n} pairs, "
+            f"{flips.get('n_parsed_not_sign_flips')} flip the parsed answer but not the margin's sign",
+        ),
+        (
+            f"patching pairs with |gap| < {floor:g} logits",
+            f"{flips.get('n_below_gap_floor')} / {n} (kept; their per-pair recovery is unstable)",
+        ),
+        ("patching mean shift", ci_text(*_cis(flips, "mean_shift"), 1.0, " logits")),
+    ]
+
+
 def _patching_rows(inputs: RunInputs) -> list[Row]:
     summary = inputs.frames.get("patching_summary")
     if summary is None:
         return []
-    arms = summary[summary["group_by"] == "all"].set_index("arm")
+    overall = summary[summary["group_by"] == "all"]
+    arms, flip_arms = overall.set_index("arm"), set(overall.loc[flip_arm_rows(overall), "arm"])
     rows: list[Row] = []
-    if "feature on flips" in arms.index:
-        flips = arms.loc["feature on flips"]
-        shift = (flips["mean_shift"], flips["mean_shift_low"], flips["mean_shift_high"], 1.0, " logits")
-        rows += [
-            (
-                "patching mean recovery",
-                ci_text(*flips[["mean_recovery", "mean_recovery_low", "mean_recovery_high"]]),
-            ),
-            ("patching full reversals", f"{flips['full_reversals']} / {flips['n']}"),
-            ("patching mean shift", ci_text(*shift)),
-        ]
+    if "feature on flips" in flip_arms:
+        rows += _flip_arm_rows(arms.loc["feature on flips"])
     if "feature on non-flips" in arms.index:
-        control = arms.loc["feature on non-flips", "mean_shift"]
-        rows.append(("non-flip control mean shift", ci_text(control, scale=1.0, unit=" logits")))
-    if "random feature on flips" in arms.index:
-        random = arms.loc["random feature on flips", "mean_recovery"]
-        rows.append(("random-feature control mean recovery", ci_text(random)))
+        control = _cis(arms.loc["feature on non-flips"], "mean_abs_delta_margin")
+        moved = ci_text(*control, 1.0, " logits", signed=False)
+        rows.append(("non-flip control mean |Δmargin|", f"{moved} (recovery and reversals do not apply)"))
+    if "random feature on flips" in flip_arms:
+        random = arms.loc["random feature on flips"]
+        rows.append(("random-feature control mean recovery", ci_text(random["mean_recovery"])))
+        rows.append(("random-feature control aggregate recovery", ci_text(random.get("aggregate_recovery"))))
     return rows
 
 
@@ -199,14 +218,8 @@ def _latency_text(latency: pd.DataFrame) -> str:
 def key_numbers(inputs: RunInputs) -> pd.DataFrame:
     """The headline quantities of this run beside the paper's MedGemma-4B values ("—": not in the paper)."""
     rows: list[Row] = []
-    for collect in (
-        _robustness_rows,
-        _flipbank_rows,
-        _feature_rows,
-        _patching_rows,
-        _clamp_rows,
-        _extra_rows,
-    ):
+    collectors = (_robustness_rows, _flipbank_rows, _feature_rows, _patching_rows, _clamp_rows, _extra_rows)
+    for collect in collectors:
         rows += collect(inputs)
     return pd.DataFrame(
         [(name, value or "n/a", PAPER.get(name, "—")) for name, value in rows],

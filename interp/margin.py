@@ -47,7 +47,5 @@ def yes_no_probabilities(logits: Float[Tensor, "batch vocab"], tokens: YesNoToke
     )
 
 
-def yes_no_entropy(margin: Float[Tensor, " batch"]) -> Float[Tensor, " batch"]:
-    """Binary entropy (nats) of the softmax over {Yes, No} logits, i.e. of p = sigmoid(margin)."""
-    p = torch.sigmoid(margin.float())
-    return -(p * torch.log(p.clamp_min(1e-12)) + (1 - p) * torch.log((1 - p).clamp_min(1e-12)))
+# The yes/no entropy of a margin is `flipbank.quadrants.yes_no_entropy_bits` (numpy, bits; it accepts CPU
+# tensors), the one entropy function of the workbench: a metric, so it lives on the data side.

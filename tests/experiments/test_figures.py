@@ -33,6 +33,9 @@ from experiments.figures import FIGURES, MANIFEST, build_figures, main, write_fi
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 CONFIGURATIONS = ("baseline", "clamp f7", "random clamp f3", "normalisation")
+#: (label source, share of the parsed answers, count)
+LABEL_SOURCES = (("leading_word", 0.9, 90), ("keyword", 0.08, 8), ("fallback", 0.02, 2))
+NON_FLIP_ARM = "feature on non-flips"
 
 
 def _rate(metric: str, group: str, value: float, n: int = 20, condition: str = "real") -> dict[str, object]:
@@ -72,10 +75,16 @@ def robustness_frame(with_images: bool = True) -> pd.DataFrame:
             _rate("quadrant_fraction", "dangerous", 0.4),
             _rate("quadrant_accuracy", "ideal", 0.9, 10),
             _rate("quadrant_accuracy", "fragile", math.nan, 0),
+            _rate("quadrant_entropy_bits", "ideal", 0.35, 10),
+            _rate("quadrant_entropy_bits", "dangerous", 0.8, 8),
             _rate("text_only_agreement", "none", 0.6),
             _rate("swap_sensitivity", "all", 0.308),
         ]
-    return pd.DataFrame(rows)
+    rows += [_rate("label_source", source, share, count, condition) for source, share, count in LABEL_SOURCES]
+    frame = pd.DataFrame(rows)
+    quadrant = frame["metric"].str.startswith("quadrant_")
+    frame["reliance_condition"] = [("blank" if q else None) for q in quadrant]
+    return frame
 
 
 def flipbank_frame() -> pd.DataFrame:
@@ -130,36 +139,65 @@ def feature_pairs_frame() -> pd.DataFrame:
 
 
 def _recovery_row(arm: str, group_by: str, group: str, recovery: float, n: int = 10) -> dict[str, object]:
+    """A flip arm's summary row: 8 of the n pairs are margin-sign flips, 2 of them fully reversed."""
     return {
         "arm": arm,
         "group_by": group_by,
         "group": group,
         "n": n,
+        "n_sign_flips": 8,
+        "n_parsed_not_sign_flips": n - 8,
         "mean_recovery": recovery,
         "mean_recovery_low": recovery - 0.05,
         "mean_recovery_high": recovery + 0.05,
         "median_recovery": recovery,
         "share_recovery_above_50pct": 0.3,
+        "aggregate_recovery": recovery / 2,
+        "aggregate_recovery_low": recovery / 2 - 0.02,
+        "aggregate_recovery_high": recovery / 2 + 0.02,
+        "gap_floor": 0.1,
+        "n_below_gap_floor": 3,
         "full_reversals": 2,
         "mean_shift": 1.31 * recovery,
         "mean_shift_low": 1.2 * recovery,
         "mean_shift_high": 1.4 * recovery,
+        "mean_abs_delta_margin": 1.5 * recovery,
+        "mean_abs_delta_margin_low": 1.4 * recovery,
+        "mean_abs_delta_margin_high": 1.6 * recovery,
     }
+
+
+def _control_row(group_by: str, group: str, n: int = 10) -> dict[str, object]:
+    """The non-flip control's row: mean |Δmargin| 0.03 logits [0.02, 0.04], no flip-arm metrics."""
+    row: dict[str, object] = dict.fromkeys(_recovery_row("", "", "", 0.0), math.nan)
+    moved = {
+        "mean_abs_delta_margin": 0.03,
+        "mean_abs_delta_margin_low": 0.02,
+        "mean_abs_delta_margin_high": 0.04,
+    }
+    return {**row, "arm": NON_FLIP_ARM, "group_by": group_by, "group": group, "n": n, **moved}
 
 
 def patching_summary_frame() -> pd.DataFrame:
     rows = []
     for arm, recovery in (
         ("feature on flips", 0.448),
-        ("feature on non-flips", 0.02),
+        (NON_FLIP_ARM, None),
         ("random feature on flips", 0.01),
     ):
-        rows.append(_recovery_row(arm, "all", "all", recovery))
-        rows.append(_recovery_row(arm, "phenomenon", "negation_pattern", recovery + 0.1, 4))
-        rows.append(
-            _recovery_row(arm, "direction", "yes_to_no" if "on flips" in arm else "none", recovery, 6)
-        )
-    return pd.DataFrame(rows)
+        groups = (("all", "all", 10), ("phenomenon", "negation_pattern", 4))
+        groups += (("direction", "yes_to_no" if "on flips" in arm else "none", 6),)
+        for group_by, group, n in groups:
+            if recovery is None:
+                rows.append(_control_row(group_by, group, n))
+            else:
+                rows.append(
+                    _recovery_row(
+                        arm, group_by, group, recovery + (0.1 if group_by == "phenomenon" else 0), n
+                    )
+                )
+    counts = ["n", "n_sign_flips", "n_parsed_not_sign_flips", "n_below_gap_floor", "full_reversals"]
+    return pd.DataFrame(rows).astype(dict.fromkeys(counts, "Int64"))
 
 
 def layer_sweep_frame() -> pd.DataFrame:
@@ -306,10 +344,23 @@ def test_grounding_metrics_and_their_absence_on_a_text_only_run() -> None:
 
 def test_quadrants_are_in_taxonomy_order_and_an_empty_quadrant_leaves_a_gap() -> None:
     figure = quadrant_figure(robustness_frame())
-    fractions, accuracy = figure.data
+    fractions, accuracy, _ = figure.data
     assert list(fractions.x) == ["Ideal", "Fragile", "Dangerous", "Worst"]
     assert list(fractions.y) == pytest.approx([50.0, 0.0, 40.0, 10.0])
     assert list(accuracy.x) == ["Ideal", "Fragile"] and accuracy.y[1] is None
+    assert "vs the blank condition" in figure.layout.title.text
+
+
+def test_the_quadrant_figure_draws_the_entropy_in_bits_in_its_own_panel() -> None:
+    figure = quadrant_figure(robustness_frame())
+    entropy = figure.data[2]
+    assert entropy.name == "mean yes/no entropy"
+    assert list(entropy.x) == ["Ideal", "Dangerous"] and list(entropy.y) == pytest.approx([0.35, 0.8])
+    assert _error_bars(entropy)[0] == pytest.approx([0.1, 0.1])  # bits, not percent
+    assert entropy.xaxis == "x2" and figure.layout.yaxis2.title.text == "mean yes/no entropy (bits)"
+    old = robustness_frame()
+    old = old[old["metric"] != "quadrant_entropy_bits"].drop(columns="reliance_condition")
+    assert len(quadrant_figure(old).data) == 2  # a table written before the entropy rows
 
 
 def test_flip_vs_dangerous_annotates_the_correlation_and_draws_both_cis() -> None:
@@ -362,22 +413,29 @@ def test_delta_scatter_uses_the_top_feature_and_separates_flips() -> None:
         feature_delta_scatter_figure(feature_pairs_frame(), features_frame(), feature=9)
 
 
-def test_patching_by_arm_shows_recovery_percent_shift_logits_and_reversals() -> None:
+def test_patching_by_arm_shows_recovery_shift_and_abs_delta_margin_with_the_control_apart() -> None:
     figure = patching_by_arm_figure(patching_summary_frame())
-    recovery, shift = figure.data
-    assert list(recovery.x) == ["feature on flips", "feature on non-flips", "random feature on flips"]
+    recovery, aggregate, shift, moved = figure.data
+    flip_arms = ["feature on flips", "random feature on flips"]
+    assert list(recovery.x) == flip_arms and list(aggregate.x) == flip_arms and list(shift.x) == flip_arms
     assert recovery.y[0] == pytest.approx(44.8)
     assert _error_bars(recovery)[0][0] == pytest.approx(5.0)
-    assert recovery.text[0] == "2 / 10 reversed"
-    assert figure.layout.yaxis.title.text == "mean recovery (%)"
+    assert recovery.text[0] == "2 / 8 reversed"  # out of the margin-sign flips
+    assert aggregate.y[0] == pytest.approx(22.4) and _error_bars(aggregate)[0][0] == pytest.approx(2.0)
+    assert list(moved.x) == ["feature on flips", NON_FLIP_ARM, "random feature on flips"]
+    assert moved.y[1] == pytest.approx(0.03)
+    assert _error_bars(moved)[0][1] == pytest.approx(0.01) and _error_bars(moved)[1][1] == pytest.approx(0.01)
+    assert figure.layout.yaxis.title.text == "recovery (%)"
     assert "logits" in figure.layout.yaxis2.title.text
+    assert figure.layout.yaxis3.title.text == "mean |Δmargin| (logits)"
     assert shift.error_y.array is not None
 
 
-def test_patching_by_group_has_one_panel_per_grouping_and_one_legend_entry_per_arm() -> None:
+def test_patching_by_group_has_one_panel_per_grouping_and_one_legend_entry_per_flip_arm() -> None:
     figure = patching_by_group_figure(patching_summary_frame())
-    assert len(figure.data) == 6  # 2 groupings × 3 arms
-    assert sum(bool(trace.showlegend) for trace in figure.data) == 3
+    assert len(figure.data) == 4  # 2 groupings × 2 arms on FlipBank pairs; the control has no recovery
+    assert NON_FLIP_ARM not in {trace.name for trace in figure.data}
+    assert sum(bool(trace.showlegend) for trace in figure.data) == 2
     assert figure.layout.xaxis.title.text == "phenomenon" and figure.layout.xaxis2.title.text == "direction"
     assert all(trace.error_y.array is not None for trace in figure.data)
 

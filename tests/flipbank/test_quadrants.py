@@ -9,12 +9,12 @@ import pytest
 from flipbank.quadrants import (
     ConfigurationResult,
     Quadrant,
-    binary_entropy_from_margin,
     classify_questions,
     flip_dangerous_correlation,
     quadrant_of,
     quadrant_summary,
     summarise_configuration,
+    yes_no_entropy_bits,
 )
 from tests.flipbank.builders import mining_row, question_rows
 
@@ -74,8 +74,8 @@ def test_classify_questions_by_hand():
         "ideal": True,
         "worst": True,
     }
-    assert table.loc["ideal", "entropy"] == pytest.approx(1.0)
-    assert math.isnan(table.loc["worst", "entropy"])
+    assert table.loc["ideal", "entropy_bits"] == pytest.approx(1.0)
+    assert math.isnan(table.loc["worst", "entropy_bits"])
 
 
 def test_quadrant_summary_fractions_accuracy_and_entropy():
@@ -87,10 +87,32 @@ def test_quadrant_summary_fractions_accuracy_and_entropy():
         assert stats.fraction.ci.contains(0.25)
     assert summary.quadrants[Quadrant.IDEAL].accuracy.value == 1.0
     assert summary.quadrants[Quadrant.DANGEROUS].accuracy.value == 0.0
-    assert summary.quadrants[Quadrant.IDEAL].mean_entropy == pytest.approx(1.0)
-    assert summary.quadrants[Quadrant.DANGEROUS].mean_entropy < 1e-15
+    ideal = summary.quadrants[Quadrant.IDEAL]
+    assert ideal.mean_entropy_bits == pytest.approx(1.0) and ideal.n_entropy == 1
+    interval = ideal.mean_entropy_bits_ci
+    assert (interval.low, interval.high) == pytest.approx((1.0, 1.0))
+    assert summary.quadrants[Quadrant.DANGEROUS].mean_entropy_bits < 1e-15
     worst = summary.quadrants[Quadrant.WORST]
-    assert math.isnan(worst.mean_entropy) and worst.n_entropy == 0
+    assert math.isnan(worst.mean_entropy_bits) and worst.n_entropy == 0
+    assert math.isnan(worst.mean_entropy_bits_ci.low)
+    assert summary.removed_condition == "blank"
+
+
+def test_quadrant_entropy_is_a_mean_over_the_quadrant_with_a_ci() -> None:
+    rows = pd.DataFrame(
+        [
+            *with_margin(question_rows("a", "yes", ["yes"]), 0.0),  # 1 bit
+            *question_rows("a", "yes", [], condition="blank"),
+            *with_margin(question_rows("b", "yes", ["yes"]), math.log(3.0)),  # p = 3/4
+            *question_rows("b", "yes", [], condition="blank"),
+        ]
+    )
+    dangerous = quadrant_summary(rows).quadrants[Quadrant.DANGEROUS]
+    h_b = -(0.75 * math.log2(0.75) + 0.25 * math.log2(0.25))  # 0.8113 bits
+    assert dangerous.n_entropy == 2
+    assert dangerous.mean_entropy_bits == pytest.approx((1.0 + h_b) / 2)
+    assert dangerous.mean_entropy_bits_ci.low == pytest.approx(h_b)
+    assert dangerous.mean_entropy_bits_ci.high == pytest.approx(1.0)
 
 
 def test_image_reliance_can_use_the_text_only_condition():
@@ -106,17 +128,38 @@ def test_image_reliance_can_use_the_text_only_condition():
     assert text_only.table.loc["q", "quadrant"] == "ideal"
 
 
-def test_binary_entropy_from_margin():
+def test_image_reliance_can_use_the_swapped_image() -> None:
+    rows = pd.DataFrame(
+        [
+            *question_rows("reliant", "yes", ["yes"]),
+            *question_rows("reliant", "no", [], condition="swapped"),  # another patient's image changes it
+            *question_rows("reliant", "yes", [], condition="blank"),
+            *question_rows("blind", "no", ["no"]),
+            *question_rows("blind", "no", [], condition="swapped"),
+            *question_rows("blind", "yes", [], condition="blank"),
+        ]
+    )
+    swapped = classify_questions(rows, removed_condition="swapped").table
+    assert swapped["quadrant"].to_dict() == {"blind": "dangerous", "reliant": "ideal"}
+    assert classify_questions(rows).table["quadrant"].to_dict() == {"blind": "ideal", "reliant": "dangerous"}
+    summary = quadrant_summary(rows, removed_condition="swapped")
+    assert summary.removed_condition == "swapped" and summary.quadrants[Quadrant.IDEAL].count == 1
+    with pytest.raises(ValueError, match="removed_condition must be one of"):
+        classify_questions(rows, removed_condition="real")
+
+
+def test_yes_no_entropy_bits():
     margins = np.array([-3.0, -0.5, 0.0, 0.7, 4.0])
     p = 1 / (1 + np.exp(-margins))
     direct = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
-    assert binary_entropy_from_margin(margins) == pytest.approx(direct)
-    assert binary_entropy_from_margin(0.0) == pytest.approx(1.0)
-    assert binary_entropy_from_margin([2.0]) == pytest.approx(binary_entropy_from_margin([-2.0]))
-    extreme = binary_entropy_from_margin([1e4, -1e4, math.inf, -math.inf, 40.0])
+    assert yes_no_entropy_bits(margins) == pytest.approx(direct)
+    assert yes_no_entropy_bits(0.0) == pytest.approx(1.0)
+    assert yes_no_entropy_bits(math.log(3.0)) == pytest.approx(0.811278, abs=1e-6)  # p = 3/4
+    assert yes_no_entropy_bits([2.0]) == pytest.approx(yes_no_entropy_bits([-2.0]))
+    extreme = yes_no_entropy_bits([1e4, -1e4, math.inf, -math.inf, 40.0])
     assert np.all(np.isfinite(extreme)) and np.all(extreme >= 0)
     assert extreme[4] > 0  # no underflow to exactly zero at a margin of 40
-    assert math.isnan(binary_entropy_from_margin([math.nan])[0])
+    assert math.isnan(yes_no_entropy_bits([math.nan])[0])
 
 
 def test_flip_dangerous_correlation_across_configurations():

@@ -18,12 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from flipbank.quadrants import yes_no_entropy_bits
 from interp.answer_tokens import YesNoTokens
 from interp.answers import ExclusionReason, parse_answer
 from interp.forward import score_prompts
 from interp.handle import ModelHandle
 from interp.images import IMAGE_SIZE, load_image
-from interp.margin import yes_minus_no_margin, yes_no_entropy
+from interp.margin import yes_minus_no_margin
 from interp.prompts import CHAT_TEMPLATE, PromptInput, encode_prompts
 
 MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I", "I;16", "F"]
@@ -137,12 +138,12 @@ def test_a_non_finite_logit_spoils_only_its_own_row(
 
 @settings(max_examples=60, deadline=None)
 @given(margin=st.floats(allow_nan=True, allow_infinity=True))
-def test_entropy_is_in_zero_to_ln2_for_any_margin_and_nan_only_for_nan(margin: float) -> None:
-    entropy = float(yes_no_entropy(torch.tensor([margin]))[0])
+def test_entropy_is_in_zero_to_one_bit_for_any_margin_and_nan_only_for_nan(margin: float) -> None:
+    entropy = float(yes_no_entropy_bits(torch.tensor([margin]))[0])  # a model-side float32 tensor
     if np.isnan(margin):
         assert np.isnan(entropy)
     else:
-        assert 0.0 <= entropy <= np.log(2) + 1e-6
+        assert 0.0 <= entropy <= 1.0 + 1e-12
 
 
 # ---- answers and questions ---------------------------------------------------------------------------

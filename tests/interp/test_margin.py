@@ -1,9 +1,11 @@
 import math
 
+import pytest
 import torch
 
+from flipbank.quadrants import yes_no_entropy_bits
 from interp.answer_tokens import YesNoTokens
-from interp.margin import yes_minus_no_margin, yes_no_entropy, yes_no_probabilities
+from interp.margin import yes_minus_no_margin, yes_no_probabilities
 
 TOKENS = YesNoTokens(yes=(5, 6), no=(2, 3))
 
@@ -36,8 +38,15 @@ def test_probabilities_are_full_vocabulary_softmax() -> None:
     assert torch.allclose(probabilities.p_no, softmax[:, 2])
 
 
-def test_entropy_is_maximal_at_zero_margin_and_symmetric() -> None:
-    entropy = yes_no_entropy(torch.tensor([0.0, 3.0, -3.0, 80.0]))
-    assert abs(entropy[0].item() - math.log(2)) < 1e-6
-    assert abs(entropy[1].item() - entropy[2].item()) < 1e-6
-    assert entropy[3].item() < 1e-6
+def _bits(p: float) -> float:
+    return -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+
+
+def test_the_entropy_of_model_margins_is_in_bits_and_symmetric() -> None:
+    margins = yes_minus_no_margin(_logits(), TOKENS)  # [2, -1], a float32 tensor
+    entropy = yes_no_entropy_bits(torch.cat([margins, torch.tensor([0.0, 3.0, -3.0, 80.0])]))
+    assert entropy[0] == pytest.approx(_bits(1 / (1 + math.exp(-2.0))))  # 0.5294 bits
+    assert entropy[1] == pytest.approx(_bits(1 / (1 + math.exp(1.0))))  # 0.8398 bits
+    assert entropy[2] == pytest.approx(1.0)  # margin 0: one bit
+    assert entropy[3] == pytest.approx(entropy[4])
+    assert 0.0 <= entropy[5] < 1e-6
