@@ -11,6 +11,7 @@ import pandas as pd
 from flipbank.curation import answer_pairs
 from flipbank.mining import ImageLoader
 from flipbank.records import FlipCase, QuestionRecord
+from flipbank.sampling import stratified_sample
 from interp.patching import PatchPair
 from interp.prompts import PromptInput
 
@@ -52,13 +53,16 @@ def non_flip_pairs(
     image_condition: str,
     load: ImageLoader | None,
     limit: int,
+    seed: int,
 ) -> LabelledPairs:
-    """Up to ``limit`` pairs whose parsed answers agree (the patching control of DESIGN §2)."""
+    """Up to ``limit`` pairs whose parsed answers agree (the patching control of DESIGN §2): a seeded random
+    sample stratified by phenomenon and answer, the same for the same rows and seed."""
     joined = answer_pairs(rows, image_condition)
     same = joined[
         joined["parsed_answer"].notna() & (joined["parsed_answer"] == joined["parsed_answer_original"])
-    ]
-    same = same.head(limit)
+    ].reset_index(drop=True)
+    strata = list(zip(same["phenomenon"], same["parsed_answer"], strict=True))
+    same = same.iloc[stratified_sample(strata, limit, seed)]
     images = {question.question_id: question.image for question in questions}
     pairs = [
         PatchPair(

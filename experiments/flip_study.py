@@ -44,13 +44,15 @@ def run_flip_study(
     mining: MiningSettings,
     curation: CurationSettings,
     output: Path,
+    reliance_condition: str = "blank",
 ) -> FlipStudyResult:
-    """Mine (resumable) into ``output/mining``, then write ``robustness.parquet`` and the FlipBank."""
+    """Mine (resumable) into ``output/mining``, then write ``robustness.parquet`` (image reliance judged
+    against ``reliance_condition``) and the FlipBank."""
     start = time.perf_counter()
     result = mine(handle, questions, template, mining, output / "mining")
     seconds = time.perf_counter() - start
     rows = pd.read_parquet(result.rows_path)
-    table = robustness_table(rows, seed=mining.seed)
+    table = robustness_table(rows, seed=mining.seed, reliance_condition=reliance_condition)
     table.to_parquet(output / "robustness.parquet", index=False)
     print(format_robustness_table(table))
     curated = curate_flipbank(rows, questions, EmbeddingSimilarity(), curation)

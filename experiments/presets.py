@@ -11,6 +11,7 @@ from typing import Literal
 
 from experiments.model_options import ModelOptions
 from experiments.question_sources import QuestionSource
+from flipbank.causal_metrics import DEFAULT_GAP_FLOOR
 from flipbank.mining_plan import AnswerSource
 from interp.images import ImageCondition
 from interp.prompts import PromptStyle
@@ -31,7 +32,11 @@ class SAESource:
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """Everything that determines a study's results; its hash names the run folder."""
+    """Everything that determines a study's results; its hash names the run folder. ``reliance_condition``
+    defines image reliance for the quadrants: the answer changes when the real image is replaced by a blank
+    one (the default), removed (none) or swapped for another patient's. ``control_pairs``, ``sweep_pairs``
+    and ``clamp_questions`` are seeded stratified samples drawn with ``seed``. Patching reports how many
+    FlipBank pairs have |m_orig − m_para| below ``gap_floor`` logits, where per-pair recovery is fragile."""
 
     name: str
     model: ModelOptions
@@ -46,7 +51,15 @@ class StudyConfig:
     control_pairs: int = 100
     sweep_pairs: int | None = None
     clamp_questions: int | None = None
+    reliance_condition: ImageCondition = ImageCondition.BLANK
+    gap_floor: float = DEFAULT_GAP_FLOOR
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.reliance_condition == ImageCondition.REAL:
+            raise ValueError(
+                "reliance_condition names the image that replaces the real one (blank, none or swapped)"
+            )
 
     def content_hash(self) -> str:
         """A short sha256 of the configuration (batch size excluded: it changes timing, not results)."""

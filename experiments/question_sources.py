@@ -9,6 +9,7 @@ from typing import Literal
 
 from flipbank.demo_bank import load_demo_bank
 from flipbank.demo_images import write_synthetic_images
+from flipbank.patients import MIMIC_PATIENT_PATTERN, with_patients
 from flipbank.question_rows import ReadResult
 from flipbank.readers import read_flipbank_csv, read_hf_psf_med, read_psf_mimic_json
 from flipbank.records import QuestionRecord
@@ -20,7 +21,9 @@ SourceKind = Literal["demo", "psf-mimic-json", "flipbank-csv", "hf-psf-med"]
 
 @dataclass(frozen=True)
 class QuestionSource:
-    """A question set: ``kind`` with its ``path`` and ``image_root`` (unused for the demo bank)."""
+    """A question set: ``kind`` with its ``path`` and ``image_root`` (unused for the demo bank).
+    ``patient_pattern`` finds the patient in an image path where a record names none (MIMIC-CXR's
+    ``pNN/pNNNNNNNN/`` by default; None: only explicit ``patient_id`` fields)."""
 
     kind: SourceKind = "demo"
     path: Path | None = None
@@ -28,6 +31,7 @@ class QuestionSource:
     hf_config: str = "mimic"
     limit: int | None = None
     skip_invalid: bool = False
+    patient_pattern: str | None = MIMIC_PATIENT_PATTERN
 
     def describe(self) -> str:
         where = "" if self.path is None else f":{self.path}"
@@ -61,5 +65,5 @@ def load_questions(source: QuestionSource, with_images: bool) -> list[QuestionRe
         result = _read(source)
         for skipped in result.skipped:
             print(f"skipped {skipped}")
-        questions = result.records
+        questions = with_patients(result.records, source.patient_pattern)
     return questions if source.limit is None else questions[: source.limit]

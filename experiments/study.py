@@ -11,7 +11,7 @@ import pandas as pd
 
 from experiments.clamping_study import format_clamping_table, run_clamping_study
 from experiments.figures import write_figures
-from experiments.flip_pairs import flipbank_pairs, non_flip_pairs
+from experiments.flip_pairs import LabelledPairs, flipbank_pairs, non_flip_pairs
 from experiments.flip_study import run_flip_study
 from experiments.latency_study import run_latency_study
 from experiments.layer_sweep_study import format_layer_sweep, run_layer_sweep
@@ -41,19 +41,26 @@ def flip_study_step(context: StudyContext) -> None:
         context.mining_settings,
         curation,
         context.folder / "flip_study",
+        context.config.reliance_condition.value,
+    )
+
+
+def control_pairs(context: StudyContext) -> LabelledPairs:
+    """The non-flip control pairs of ranking and patching: one seeded stratified sample for both."""
+    return non_flip_pairs(
+        context.rows(),
+        context.questions,
+        context.primary_condition,
+        context.image_loader,
+        context.config.control_pairs,
+        context.config.seed,
     )
 
 
 def _ranking_pairs(context: StudyContext) -> list[PromptPair]:
     """FlipBank pairs (flipped) and non-flip control pairs, with their measured margins and images."""
     flips = flipbank_pairs(context.flipbank(), context.image_loader)
-    controls = non_flip_pairs(
-        context.rows(),
-        context.questions,
-        context.primary_condition,
-        context.image_loader,
-        context.config.control_pairs,
-    )
+    controls = control_pairs(context)
     pairs: list[PromptPair] = []
     for kind, labelled, flipped in (("flip", flips, True), ("control", controls, False)):
         for index, (pair, row) in enumerate(
@@ -96,11 +103,16 @@ def patching_step(context: StudyContext) -> None:
     """PSF-Med Tables 7, 18: delta-only patching with its controls."""
     loader = context.image_loader
     flips = flipbank_pairs(context.flipbank(), loader)
-    controls = non_flip_pairs(
-        context.rows(), context.questions, context.primary_condition, loader, context.config.control_pairs
-    )
+    controls = control_pairs(context)
     study = run_patching_study(
-        context.handle, context.sae, context.feature(), flips, controls, context.template, context.config.seed
+        context.handle,
+        context.sae,
+        context.feature(),
+        flips,
+        controls,
+        context.template,
+        context.config.seed,
+        context.config.gap_floor,
     )
     folder = context.folder / "patching"
     folder.mkdir(exist_ok=True)
@@ -111,7 +123,7 @@ def patching_step(context: StudyContext) -> None:
 
 def layer_sweep_step(context: StudyContext) -> None:
     """PSF-Med Table 19: recovery by layer."""
-    flips = flipbank_pairs(context.flipbank()[: context.config.sweep_pairs], context.image_loader)
+    flips = flipbank_pairs(context.sweep_cases(), context.image_loader)
     table = run_layer_sweep(
         context.handle,
         flips,
@@ -129,7 +141,7 @@ def clamping_step(context: StudyContext) -> None:
     control = int(patching.loc[patching["arm"] == "random feature on flips", "feature"].iloc[0])
     table = run_clamping_study(
         context.handle,
-        context.questions[: context.config.clamp_questions],
+        context.clamp_questions(),
         context.template,
         context.mining_settings,
         context.sae,
@@ -167,7 +179,7 @@ def check_mining_plans(context: StudyContext, steps: list[str]) -> None:
         return
     subsets = {
         "flip_study": context.questions,
-        "clamping": context.questions[: context.config.clamp_questions],
+        "clamping": context.clamp_questions(),
     }
     for step in mining_steps:
         try:
@@ -205,7 +217,12 @@ def run_study(
             str(handle.dtype).removeprefix("torch."),
             context.template.describe(),
             config.seed,
-            {"config_hash": config.content_hash()},
+            {
+                "config_hash": config.content_hash(),
+                "reliance_condition": config.reliance_condition.value,
+                "sampling": "seeded stratified samples (control pairs: phenomenon × answer; sweep pairs: "
+                "phenomenon × direction; clamp questions: answer × finding)",
+            },
         )
         write_provenance(folder, provenance)
     if figures_root is not None:

@@ -14,6 +14,7 @@ from flipbank.mining import ImageLoader, default_image_loader
 from flipbank.mining_plan import MiningSettings
 from flipbank.record_io import read_jsonl
 from flipbank.records import FlipCase, QuestionRecord
+from flipbank.sampling import stratified_sample
 from interp.handle import ModelHandle
 from interp.loading import load_model
 from interp.prompts import PromptTemplate
@@ -92,3 +93,17 @@ class StudyContext:
             return self.config.feature
         ranking = pd.read_parquet(self.folder / "features" / "features.parquet")
         return int(ranking.iloc[0]["feature"])
+
+    def sweep_cases(self) -> list[FlipCase]:
+        """The layer sweep's FlipBank cases: ``sweep_pairs`` of them, a seeded sample stratified by phenomenon
+        and direction (all when unset)."""
+        cases = self.flipbank()
+        strata = [(case.phenomenon.value, case.direction) for case in cases]
+        return [cases[i] for i in stratified_sample(strata, self.config.sweep_pairs, self.config.seed)]
+
+    def clamp_questions(self) -> list[QuestionRecord]:
+        """The clamping study's questions: ``clamp_questions`` of them, a seeded sample stratified by answer
+        and finding (every question carries several phenomena; all when unset)."""
+        strata = [(question.answer, question.finding or "") for question in self.questions]
+        chosen = stratified_sample(strata, self.config.clamp_questions, self.config.seed)
+        return [self.questions[i] for i in chosen]

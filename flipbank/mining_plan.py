@@ -80,10 +80,11 @@ def _image_for(
 
 def plan_jobs(questions: Sequence[QuestionRecord], settings: MiningSettings) -> list[MiningJob]:
     """Every job of this shard, grouped by image condition (a batch is all-image or all-text). Swap partners
-    are drawn over the whole question set, so every shard sees the same partner."""
+    are another patient's image (see ``swap_partners``), drawn over the whole question set, so every shard
+    sees the same partner."""
     partners = list(range(len(questions)))
     if ImageCondition.SWAPPED in settings.image_conditions:
-        partners = swap_partners([q.image for q in questions], seed=settings.seed)
+        partners = swap_partners([q.image for q in questions], [q.patient for q in questions], settings.seed)
     jobs: list[MiningJob] = []
     for condition in settings.image_conditions:
         for index, question in enumerate(questions):

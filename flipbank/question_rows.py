@@ -15,6 +15,8 @@ from flipbank.row_fields import EXTRA_FIELDS, RowContext, describe_row
 
 #: Question type given to flip-bank CSV rows, which carry no question_type column.
 UNSPECIFIED_QUESTION_TYPE = "unspecified"
+#: The optional field (JSON key or CSV column) naming the patient an image belongs to.
+PATIENT_FIELD = "patient_id"
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ def question_from_object(
     context: RowContext, source: str, image_root: Path | None, fields: QuestionFields
 ) -> QuestionRecord:
     """One question in the MIMIC JSON shape. Fields are checked in this order: question_id,
-    question_type, answer, image, original_question, finding (optional), paraphrases."""
+    question_type, answer, image, original_question, finding (optional), paraphrases, patient_id
+    (optional)."""
     row = context.row
     question_id = context.identifier("question_id")
     question_type = context.text("question_type")
@@ -79,6 +82,7 @@ def question_from_object(
             original_question=question,
             paraphrases=paraphrases,
             source=source,
+            patient=context.optional_text(PATIENT_FIELD),
         )
     except ValidationError as error:
         raise error_from_validation(context.file, context.location, error) from error
@@ -126,14 +130,15 @@ class ParaphraseRow:
     question_type: str
     finding: str | None
     paraphrase: Paraphrase
+    patient: str | None = None
 
 
-_SHARED_FIELDS = ("image", "answer", "original_question", "question_type", "finding")
+_SHARED_FIELDS = ("image", "answer", "original_question", "question_type", "finding", "patient")
 
 
 def paraphrase_row(context: RowContext, image_root: Path | None, fields: QuestionFields) -> ParaphraseRow:
     """Reads one CSV-shaped row, checking question_id, image, answer, original_question, paraphrase
-    and phenomenon in that order (question_type and finding are optional)."""
+    and phenomenon in that order (question_type, finding and patient_id are optional)."""
     row = context.row
     if EXTRA_FIELDS in row:
         context.fail(None, "more fields than the header has")
@@ -152,11 +157,12 @@ def paraphrase_row(context: RowContext, image_root: Path | None, fields: Questio
         question_type=context.optional_text("question_type") or UNSPECIFIED_QUESTION_TYPE,
         finding=context.finding("finding", question, infer=True),
         paraphrase=Paraphrase(text=text, phenomenon=phenomenon),
+        patient=context.optional_text(PATIENT_FIELD),
     )
 
 
 def _check_consistent(context: RowContext, row: ParaphraseRow, first: ParaphraseRow) -> None:
-    raw_names = {"image": "image_path", "answer": "ground_truth"}
+    raw_names = {"image": "image_path", "answer": "ground_truth", "patient": PATIENT_FIELD}
     for name in _SHARED_FIELDS:
         here, there = getattr(row, name), getattr(first, name)
         if here != there:
@@ -208,4 +214,5 @@ def _question_from_group(rows: list[ParaphraseRow], source: str) -> QuestionReco
         original_question=first.original_question,
         paraphrases=[row.paraphrase for row in rows],
         source=source,
+        patient=first.patient,
     )

@@ -3,6 +3,8 @@ patient's image, or none; every image is 224×224 RGB before the processor."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 
@@ -68,14 +70,36 @@ def load_image(path: str | Path) -> Image.Image:
     return image
 
 
-def swap_partners(image_ids: list[str], seed: int = 0) -> list[int]:
-    """For each position, the index of another sample whose image differs ("another patient's image"),
-    chosen at random with ``seed``. Raises when all images are the same."""
+def _swappable(index: int, other: int, image_ids: list[str], patients: Sequence[str | None]) -> bool:
+    if image_ids[other] == image_ids[index]:
+        return False
+    mine, theirs = patients[index], patients[other]
+    return mine is None or theirs is None or mine != theirs
+
+
+def swap_partners(
+    image_ids: list[str], patients: Sequence[str | None] | None = None, seed: int = 0
+) -> list[int]:
+    """For each position, the index of another sample whose image differs and, where both patients are
+    known, whose patient differs ("another patient's image"), chosen at random with ``seed``. Samples with
+    no patient only get a different image, with a warning. Raises when a sample has no possible partner."""
+    known = list(patients) if patients is not None else [None] * len(image_ids)
+    if len(known) != len(image_ids):
+        raise ValueError(f"{len(known)} patients for {len(image_ids)} images")
     if len(set(image_ids)) < 2:
         raise ValueError("swapped-image condition needs at least two distinct images")
+    unknown = sum(patient is None for patient in known)
+    if unknown:
+        warnings.warn(
+            f"{unknown} of {len(known)} samples name no patient: their swapped image is only a different "
+            "image, possibly of the same patient",
+            stacklevel=2,
+        )
     rng = np.random.default_rng(seed)
     partners: list[int] = []
     for index, image_id in enumerate(image_ids):
-        candidates = [other for other, value in enumerate(image_ids) if value != image_id]
-        partners.append(int(candidates[rng.integers(len(candidates))]) if candidates else index)
+        candidates = [other for other in range(len(image_ids)) if _swappable(index, other, image_ids, known)]
+        if not candidates:
+            raise ValueError(f"no other patient's image to swap in for {image_id!r} (patient {known[index]})")
+        partners.append(int(candidates[rng.integers(len(candidates))]))
     return partners

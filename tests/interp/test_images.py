@@ -43,9 +43,23 @@ def test_load_image_errors_name_the_file(tmp_path: Path) -> None:
 
 def test_swap_partners_always_pick_another_image() -> None:
     images = ["a", "a", "b", "c", "c", "d"]
-    partners = swap_partners(images, seed=1)
+    with pytest.warns(UserWarning, match="6 of 6 samples name no patient"):
+        partners = swap_partners(images, seed=1)
     assert all(images[p] != images[i] for i, p in enumerate(partners))
-    assert partners == swap_partners(images, seed=1)
+    with pytest.warns(UserWarning):
+        assert partners == swap_partners(images, seed=1)
+
+
+def test_swap_partners_come_from_another_patient() -> None:
+    images = [f"study{i}.png" for i in range(8)]
+    patients = ["p1", "p1", "p1", "p1", "p1", "p1", "p2", "p3"]  # six studies of one patient
+    for seed in range(20):
+        partners = swap_partners(images, patients, seed)
+        assert all(patients[p] != patients[i] for i, p in enumerate(partners))
+    with pytest.raises(ValueError, match=r"no other patient's image to swap in for 'a' \(patient p1\)"):
+        swap_partners(["a", "b"], ["p1", "p1"])
+    with pytest.raises(ValueError, match="1 patients for 2 images"):
+        swap_partners(["a", "b"], ["p1"])
 
 
 def test_swap_needs_two_distinct_images() -> None:
