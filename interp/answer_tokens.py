@@ -48,13 +48,18 @@ def _spelling_ids(
 
 def resolve_yes_no_tokens(tokenizer: PreTrainedTokenizerBase, leading_space: bool) -> YesNoTokens:
     """Find the Yes/No ids; ``leading_space`` picks " Yes"/" No" as the primary spelling (the next token after
-    "Answer:" in a few-shot prompt) instead of "Yes"/"No" (the first token of a chat-template model turn)."""
+    "Answer:" in a few-shot prompt) instead of "Yes"/"No" (the first token of a chat-template model turn).
+    Both primary spellings must be single tokens (a ValueError names the one that is not); a variant is
+    pooled only when it is one token too, so every id in the result stands for a whole answer word."""
+    prefix = " " if leading_space else ""
+    for word in ("Yes", "No"):
+        pieces = tokenizer.encode(prefix + word, add_special_tokens=False)
+        if len(pieces) != 1:
+            raise ValueError(
+                f"tokenizer {type(tokenizer).__name__} splits the answer spelling {prefix + word!r} into "
+                f"{len(pieces)} tokens {list(pieces)}; the yes-minus-no margin needs one token per answer "
+                "word"
+            )
     yes = _spelling_ids(tokenizer, _YES_SPELLINGS, leading_space)
     no = _spelling_ids(tokenizer, _NO_SPELLINGS, leading_space)
-    primary = (" " if leading_space else "") + "Yes"
-    if not yes or not no or single_token_id(tokenizer, primary) != yes[0]:
-        raise ValueError(
-            f"tokenizer {type(tokenizer).__name__} has no single-token {primary!r}/No; "
-            "the yes-minus-no margin needs one token per answer word"
-        )
     return YesNoTokens(yes=yes, no=no)
