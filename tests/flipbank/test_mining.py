@@ -179,5 +179,7 @@ def test_a_prefixed_run_with_image_and_text_conditions_equals_whole_prompts(
     assert provenance["settings"]["shared_prefix_tokens"] > 0
     shared, whole = runs[True], runs[False]
     assert set(shared["image_condition"]) == {"blank", "none"}
-    assert (shared["parsed_answer"] == whole["parsed_answer"]).all()
     assert (shared["margin"] - whole["margin"]).abs().max() < 1e-5
+    decided = whole["margin"].abs() > 1e-4  # a forced choice is a sign: compare it away from zero
+    assert decided.mean() > 0.9
+    assert (shared["parsed_answer"] == whole["parsed_answer"])[decided].all()

@@ -98,7 +98,7 @@ def test_the_shipped_demo_sae_is_the_default_and_loads(demo_handle: ModelHandle,
 
 
 #: The demo study's top features (ranked over the FlipBank) with the shipped SAE.
-DEMO_TOP_FEATURES = [0]
+DEMO_TOP_FEATURES = [1656, 1717, 800, 1243, 2008]
 
 
 @pytest.mark.skipif(
