@@ -12,7 +12,7 @@ from torch import Tensor
 
 from experiments.timing import TimingRow, format_rows, time_interleaved
 from flipbank.demo_bank import load_demo_bank
-from interp.feature_directions import FeatureDirections, feature_component
+from interp.feature_directions import FeatureDirections, residual_shift
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture, ResidEdit, ResidEditFunction
@@ -42,8 +42,9 @@ def demo_pairs(count: int) -> list[PatchPair]:
 def _final_token_delta(features: FeatureDirections, original: Float[Tensor, "1 k"]) -> ResidEditFunction:
     def edit(hidden: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_model"]:
         edited = hidden.clone()
-        delta = features.encode(hidden[:, -1, :]) - original
-        edited[:, -1, :] -= feature_component(features, delta).to(hidden.dtype)
+        current = features.encode(hidden[:, -1, :])
+        delta = current - original.to(device=current.device, dtype=current.dtype)
+        edited[:, -1, :] -= residual_shift(features, delta, hidden)
         return edited
 
     return edit

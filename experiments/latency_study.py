@@ -32,8 +32,8 @@ def _full_encode_clamp(loaded: LoadedSAE, feature: int) -> Callable[[torch.Tenso
     row = loaded.sae.W_dec[feature]
 
     def edit(hidden: torch.Tensor) -> torch.Tensor:
-        activations = encode_all(loaded.sae, hidden.to(loaded.sae.W_enc.dtype))[..., feature : feature + 1]
-        return hidden - (activations * row).to(hidden.dtype)
+        activations = encode_all(loaded.sae, hidden)[..., feature : feature + 1]  # on the SAE's device
+        return hidden - (activations * row).to(device=hidden.device, dtype=hidden.dtype)
 
     return edit
 

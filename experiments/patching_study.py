@@ -108,9 +108,7 @@ def run_patching_study(
         prefix=pairs_prefix(handle, flips.pairs, template),
     )
     with torch.no_grad():
-        mean_activation = (
-            encode_all(loaded.sae, paraphrase_resid[:, 0].to(loaded.sae.W_enc)).float().mean(0).cpu()
-        )
+        mean_activation = encode_all(loaded.sae, paraphrase_resid[:, 0]).float().mean(0).cpu()
     control_feature = similar_activation_feature(mean_activation, feature, seed)
     frame = pd.concat(
         [

@@ -4,13 +4,12 @@ batched, with a progress bar, resumable after an interruption and stamped with p
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image
-from tqdm.auto import tqdm
 
 from flipbank.mining_plan import (
     MiningJob,
@@ -22,6 +21,7 @@ from flipbank.mining_plan import (
 from flipbank.mining_store import MiningStore
 from flipbank.records import MiningRow, QuestionRecord
 from interp.answers import parse_answer
+from interp.batching import map_batches
 from interp.forward import PromptScore, scores_from_logits
 from interp.generation import generate_answers
 from interp.handle import ModelHandle
@@ -109,15 +109,17 @@ def mine_batch(
     return [_row(job, text, score) for job, text, score in zip(jobs, answers.texts, scores, strict=True)]
 
 
-def _batches(jobs: Sequence[MiningJob], batch_size: int) -> Iterator[list[MiningJob]]:
-    batch: list[MiningJob] = []
-    for job in jobs:
-        if batch and (len(batch) == batch_size or batch[0].condition != job.condition):
-            yield batch
-            batch = []
-        batch.append(job)
-    if batch:
-        yield batch
+def _write_in_parts(store: MiningStore, batches: Iterable[list[MiningRow]], rows_per_part: int) -> None:
+    """Store the rows of each batch as they come, in parts of at least ``rows_per_part`` rows (the last
+    part may be smaller)."""
+    buffer: list[MiningRow] = []
+    for rows in batches:
+        buffer.extend(rows)
+        if len(buffer) >= rows_per_part:
+            store.write_part(buffer)
+            buffer = []
+    if buffer:
+        store.write_part(buffer)
 
 
 def _check_conditions(handle: ModelHandle, settings: MiningSettings) -> None:
@@ -162,18 +164,15 @@ def mine(
     done = store.done_keys()
     pending = [job for job in plan_jobs(questions, settings) if job.key not in done]
     load = load or default_image_loader(settings.blank_kind, settings.seed)
-    buffer: list[MiningRow] = []
     prefix = _mining_prefix(handle, template, settings, pending, share_prefix)
-    bar = tqdm(total=len(pending), desc="mining", unit="prompt", disable=not progress)
-    for batch in _batches(pending, settings.batch_size):
-        buffer.extend(mine_batch(handle, batch, template, settings, load, prefix))
-        bar.update(len(batch))
-        if len(buffer) >= settings.rows_per_part:
-            store.write_part(buffer)
-            buffer = []
-    if buffer:
-        store.write_part(buffer)
-    bar.close()
+    batches = map_batches(  # a batch that runs out of memory is retried at half the size
+        pending,
+        settings.batch_size,
+        lambda batch: mine_batch(handle, batch, template, settings, load, prefix),
+        group=lambda job: job.condition,  # a batch is all of one image condition
+        progress="mining" if progress else None,
+    )
+    _write_in_parts(store, (rows for _, rows in batches), settings.rows_per_part)
     provenance = collect_provenance(
         model_spec=handle.spec,
         model_revision=handle.revision,

@@ -8,15 +8,15 @@ from collections.abc import Sequence
 import torch
 from jaxtyping import Float
 
-from interp.feature_directions import FeatureDirections, feature_component
+from interp.feature_directions import FeatureDirections, residual_shift
 from interp.hooks import DecoderLayers, ResidEdit, ResidEditFunction
 
 
 def _clamp_edit(features: FeatureDirections, values: torch.Tensor) -> ResidEditFunction:
     def edit(hidden: Float[torch.Tensor, "batch pos d_model"]) -> Float[torch.Tensor, "batch pos d_model"]:
-        activations = features.encode(hidden)
+        activations = features.encode(hidden)  # on the features' device, float32
         target = values.to(device=activations.device, dtype=activations.dtype)
-        return hidden + feature_component(features, target - activations).to(hidden.dtype)
+        return hidden + residual_shift(features, target - activations, hidden)
 
     return edit
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from jaxtyping import Float
 from torch import Tensor
-from tqdm.auto import tqdm
 
+from interp.batching import map_batches
 from interp.feature_directions import FeatureDirections
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
@@ -48,17 +48,22 @@ def resid_patch_sweep(
         handle, [pair.original for pair in pairs], template, layers, batch_size, prefix=prefix
     )
     tokens = handle.yes_no_tokens(template.answer_leading_space)
-    margins: dict[int, list[Tensor]] = {layer: [] for layer in layers}
-    starts = list(range(0, len(pairs), batch_size))
-    for start in tqdm(starts, desc="layer sweep", unit="batch", disable=not progress):
-        paraphrases = [pair.paraphrase for pair in pairs[start : start + batch_size]]
-        encoded = encode_batch(handle, paraphrases, template, prefix)
+
+    def run(rows: Sequence[int]) -> list[Tensor]:
+        encoded = encode_batch(handle, [pairs[row].paraphrase for row in rows], template, prefix)
+        margins = []
         for column, layer in enumerate(layers):
-            replacement = originals[start : start + batch_size, column]
-            with ResidEdit(handle.layers, {layer: _replace_final(replacement)}):
+            with ResidEdit(handle.layers, {layer: _replace_final(originals[list(rows), column])}):
                 logits = last_position_logits(handle, with_prefix_cache(encoded, prefix))
-            margins[layer].append(yes_minus_no_margin(logits, tokens).cpu())
-    return {layer: torch.cat(chunks) for layer, chunks in margins.items()}
+            margins.append(yes_minus_no_margin(logits, tokens).cpu())
+        return margins
+
+    batches = map_batches(range(len(pairs)), batch_size, run, progress="layer sweep" if progress else None)
+    by_batch = [margins for _, margins in batches]
+    return {
+        layer: torch.cat([margins[column] for margins in by_batch]) if by_batch else torch.zeros(0)
+        for column, layer in enumerate(layers)
+    }
 
 
 def feature_patch_sweep(

@@ -12,14 +12,14 @@ from typing import Literal
 import torch
 from jaxtyping import Float
 from torch import Tensor
-from tqdm.auto import tqdm
 
-from interp.feature_directions import FeatureDirections, feature_component
+from interp.batching import map_batches
+from interp.feature_directions import FeatureDirections, residual_shift
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidEdit, ResidEditFunction
 from interp.margin import yes_minus_no_margin
-from interp.prompts import PromptInput, PromptTemplate, batched
+from interp.prompts import PromptInput, PromptTemplate
 from interp.resid_cache import final_token_resid
 from interp.shared_prefix import SharedPrefix, forward_inputs, prefix_for_prompts
 
@@ -45,12 +45,12 @@ def margins_of(
     prefix unless ``share_prefix`` is False."""
     tokens = handle.yes_no_tokens(template.answer_leading_space)
     prefix = prefix_for_prompts(handle, template, prompts) if share_prefix else None
-    margins = [
-        yes_minus_no_margin(
-            last_position_logits(handle, forward_inputs(handle, batch, template, prefix)), tokens
-        ).cpu()
-        for batch in batched(prompts, batch_size)
-    ]
+
+    def run(batch: Sequence[PromptInput]) -> Tensor:
+        logits = last_position_logits(handle, forward_inputs(handle, batch, template, prefix))
+        return yes_minus_no_margin(logits, tokens).cpu()
+
+    margins = [chunk for _, chunk in map_batches(prompts, batch_size, run)]
     return torch.cat(margins) if margins else torch.zeros(0)
 
 
@@ -64,9 +64,9 @@ def _delta_edit(
     assert isinstance(attention_mask, Tensor)
 
     def edit(hidden: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_model"]:
-        final = hidden[:, -1, :]
-        delta = features.encode(final) - original_activations.to(final.device)
-        shift = feature_component(features, delta).to(hidden.dtype)
+        current = features.encode(hidden[:, -1, :])  # on the features' device, float32
+        delta = current - original_activations.to(device=current.device, dtype=current.dtype)
+        shift = residual_shift(features, delta, hidden)  # back on the layer's device, in its dtype
         edited = hidden.clone()
         if positions == "final":
             edited[:, -1, :] -= shift
@@ -105,22 +105,22 @@ def patched_margins(
     False or ``positions="all"``."""
     # an every-position patch edits the prefix too, so it cannot be shared
     prefix = pairs_prefix(handle, pairs, template) if share_prefix and positions == "final" else None
-    if original_resid is None:
-        originals = [pair.original for pair in pairs]
-        resid = final_token_resid(handle, originals, template, [layer], batch_size, prefix=prefix)
-        original_resid = resid[:, 0]
+    originals = original_resid
+    if originals is None:
+        prompts = [pair.original for pair in pairs]
+        originals = final_token_resid(handle, prompts, template, [layer], batch_size, prefix=prefix)[:, 0]
     tokens = handle.yes_no_tokens(template.answer_leading_space)
-    results: list[Tensor] = []
-    starts = range(0, len(pairs), batch_size)
-    for start in tqdm(starts, desc="patching", unit="batch", disable=not progress):
-        inputs = forward_inputs(
-            handle, [pair.paraphrase for pair in pairs[start : start + batch_size]], template, prefix
-        )
+
+    def run(rows: Sequence[int]) -> Tensor:
+        inputs = forward_inputs(handle, [pairs[row].paraphrase for row in rows], template, prefix)
         with torch.no_grad():
-            original_activations = features.encode(original_resid[start : start + batch_size])
+            original_activations = features.encode(originals[list(rows)])
         with ResidEdit(
             handle.layers, {layer: _delta_edit(features, original_activations, inputs, positions)}
         ):
             logits = last_position_logits(handle, inputs)
-        results.append(yes_minus_no_margin(logits, tokens).cpu())
+        return yes_minus_no_margin(logits, tokens).cpu()
+
+    batches = map_batches(range(len(pairs)), batch_size, run, progress="patching" if progress else None)
+    results = [margins for _, margins in batches]
     return torch.cat(results) if results else torch.zeros(0)

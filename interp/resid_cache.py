@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import torch
 from jaxtyping import Float
 from torch import Tensor
-from tqdm.auto import tqdm
 
+from interp.batching import map_batches
 from interp.forward import run_model
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
-from interp.prompts import PromptInput, PromptTemplate, batched
+from interp.prompts import PromptInput, PromptTemplate
 from interp.shared_prefix import SharedPrefix, forward_inputs
 
 
@@ -27,6 +27,21 @@ def _distinct(prompts: Sequence[PromptInput]) -> tuple[list[PromptInput], list[i
     return list(unique.values()), rows
 
 
+def _capture_final(
+    handle: ModelHandle,
+    batch: Sequence[PromptInput],
+    template: PromptTemplate,
+    layers: Sequence[int],
+    prefix: SharedPrefix | None,
+) -> Float[Tensor, "batch layer d_model"]:
+    inputs = forward_inputs(handle, batch, template, prefix)
+    with ResidCapture(handle.layers, layers, stop_early=True) as capture:
+        run_model(handle, inputs)
+    # each layer's capture sits on that layer's device (device_map="auto"): bring all to the CPU, float32
+    on_cpu = [capture.activations[layer].to(device="cpu", dtype=torch.float32) for layer in layers]
+    return torch.stack(on_cpu, dim=1)
+
+
 def final_token_resid(
     handle: ModelHandle,
     prompts: Sequence[PromptInput],
@@ -38,16 +53,18 @@ def final_token_resid(
 ) -> Float[Tensor, "prompt layer d_model"]:
     """``resid_post`` at the last prompt position for each of ``layers`` (in the given order), kept on
     the CPU in float32; the forward pass stops after the deepest requested layer, and a prompt that repeats
-    is run once. With ``prefix`` only the
-    tokens after the shared prefix are run (text prompts)."""
+    is run once. With ``prefix`` only the tokens after the shared prefix are run (text prompts). A batch
+    that runs out of memory is retried at half the size (``interp.batching``)."""
     unique, rows = _distinct(prompts)
-    chunks: list[Tensor] = []
-    for batch in tqdm(batched(unique, batch_size), desc="resid", unit="batch", disable=not progress):
-        inputs = forward_inputs(handle, batch, template, prefix)
-        with ResidCapture(handle.layers, layers, stop_early=True) as capture:
-            run_model(handle, inputs)
-        stacked = torch.stack([capture.activations[layer] for layer in layers], dim=1)
-        chunks.append(stacked.float().cpu())
+    chunks = [
+        chunk
+        for _, chunk in map_batches(
+            unique,
+            batch_size,
+            lambda batch: _capture_final(handle, batch, template, layers, prefix),
+            progress="resid" if progress else None,
+        )
+    ]
     if not chunks:
         return torch.zeros(0, len(layers), handle.d_model)
     return torch.cat(chunks)[torch.tensor(rows, dtype=torch.long)]

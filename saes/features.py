@@ -1,5 +1,6 @@
 """Owns feature access on a sae-lens SAE: the activations of a few chosen features from their encoder columns
-alone (computed exactly as sae-lens's ``encode`` does), their decoder rows, and the full-width encode."""
+alone (computed as sae-lens's ``encode`` does, in float32 even for a bf16 SAE), their decoder rows, and the
+full-width encode. Every function takes activations from any device and computes on the SAE's."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import torch
 from jaxtyping import Float
 from sae_lens import SAE
 from torch import Tensor
+
+from interp.feature_directions import compute_dtype, feature_component
 
 CHEAP_ARCHITECTURES = {"jumprelu", "standard"}
 _RUNTIME_NORMALISATIONS = {"constant_norm_rescale", "layer_norm"}
@@ -29,11 +32,14 @@ class FeatureSlice:
     w_dec: Float[Tensor, "k d_in"]
 
     def pre_activations(self, x: Float[Tensor, "*batch d_in"]) -> Float[Tensor, "*batch k"]:
-        """``(x − b_dec·apply_b_dec_to_input) @ W_enc[:, ids] + b_enc[ids]`` in the SAE's dtype."""
-        x = x.to(self.w_enc.dtype)
+        """``(x − b_dec·apply_b_dec_to_input) @ W_enc[:, ids] + b_enc[ids]``. ``x`` may come from any device
+        and dtype: it is moved to the SAE's device, and the arithmetic runs in float32 (or the SAE's dtype
+        when wider), so a bf16 model's activations give float32 feature values."""
+        dtype = compute_dtype(self.w_enc.dtype)
+        x = x.to(device=self.w_enc.device, dtype=dtype)
         if self.input_bias is not None:
-            x = x - self.input_bias
-        return x @ self.w_enc + self.b_enc
+            x = x - self.input_bias.to(dtype)
+        return x @ self.w_enc.to(dtype) + self.b_enc.to(dtype)
 
     def encode(self, x: Float[Tensor, "*batch d_in"]) -> Float[Tensor, "*batch k"]:
         """The features' activations: ``relu(pre)``, and for JumpReLU times the strict gate ``pre >
@@ -49,11 +55,12 @@ class FeatureSlice:
         acts = torch.relu(pre)
         if self.threshold is None:
             return acts
-        return acts * (pre > self.threshold).to(acts.dtype)
+        return acts * (pre > self.threshold.to(pre.dtype)).to(acts.dtype)
 
     def decode_delta(self, acts: Float[Tensor, "*batch k"]) -> Float[Tensor, "*batch d_in"]:
-        """``Σ_k acts_k · W_dec[k]`` (no ``b_dec``): what these features add to the reconstruction."""
-        return acts.to(self.w_dec.dtype) @ self.w_dec
+        """``Σ_k acts_k · W_dec[k]`` (no ``b_dec``): what these features add to the reconstruction, on the
+        SAE's device in float32 (or the SAE's dtype when wider)."""
+        return feature_component(self, acts)
 
 
 def _check_cheap_encode(sae: SAE[Any]) -> None:
@@ -100,13 +107,19 @@ def decoder_row(sae: SAE[Any], feature: int) -> Float[Tensor, " d_in"]:
     return decoder_rows(sae, [feature])[0]
 
 
+def to_sae(sae: SAE[Any], x: Float[Tensor, "*batch d_in"]) -> Float[Tensor, "*batch d_in"]:
+    """``x`` on the SAE's device and in its dtype (sae-lens casts the dtype itself, but not the device)."""
+    return x.to(device=sae.W_enc.device, dtype=sae.W_enc.dtype)
+
+
 def encode_all(sae: SAE[Any], x: Float[Tensor, "*batch d_in"]) -> Float[Tensor, "*batch d_sae"]:
-    """Every feature's activation, through sae-lens's own ``encode``."""
+    """Every feature's activation, through sae-lens's own ``encode``; ``x`` may come from any device, and
+    the result is on the SAE's device, in its dtype (``.float()`` it for statistics)."""
     with torch.no_grad():
-        return sae.encode(x)
+        return sae.encode(to_sae(sae, x))
 
 
 def reconstruct(sae: SAE[Any], x: Float[Tensor, "*batch d_in"]) -> Float[Tensor, "*batch d_in"]:
-    """The SAE's reconstruction ``decode(encode(x))`` (no error term)."""
+    """The SAE's reconstruction ``decode(encode(x))`` (no error term), on the SAE's device, in its dtype."""
     with torch.no_grad():
-        return sae.decode(sae.encode(x))
+        return sae.decode(sae.encode(to_sae(sae, x)))

@@ -13,8 +13,8 @@ import pandas as pd
 import torch
 from jaxtyping import Float
 from torch import Tensor
-from tqdm.auto import tqdm
 
+from interp.batching import map_batches
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
@@ -77,20 +77,23 @@ def _features_and_margins(
     batch_size: int,
     progress: bool,
 ) -> tuple[Tensor, Tensor]:
-    """Features and margins per prompt, in prompt order (image and text-only prompts batched apart)."""
+    """Features (float32, CPU) and margins per prompt, in prompt order; image and text-only prompts are
+    batched apart, and a batch that runs out of memory is retried at half the size."""
     features = torch.zeros(len(prompts), loaded.d_sae)
     margins = torch.full((len(prompts),), float("nan"))
-    groups = [
-        [i for i, p in enumerate(prompts) if (p.image is not None) == with_image]
-        for with_image in (False, True)
-    ]
-    batches = [
-        group[start : start + batch_size] for group in groups for start in range(0, len(group), batch_size)
-    ]
-    for chunk in tqdm(batches, desc="pair features", unit="batch", disable=not progress):
+
+    def run(chunk: Sequence[int]) -> tuple[Tensor, Tensor | None]:
         inputs = encode_prompts(handle, [prompts[i] for i in chunk], template)
         resid, batch_margins = _run_batch(handle, loaded.layer, inputs, template, need_margins)
-        features[list(chunk)] = encode_all(loaded.sae, resid).float().cpu()
+        return encode_all(loaded.sae, resid).float().cpu(), batch_margins
+
+    def has_image(index: int) -> bool:
+        return prompts[index].image is not None
+
+    order = sorted(range(len(prompts)), key=has_image)  # text first, then images; stable within each
+    bar = "pair features" if progress else None
+    for chunk, (batch_features, batch_margins) in map_batches(order, batch_size, run, has_image, bar):
+        features[list(chunk)] = batch_features
         if batch_margins is not None:
             margins[list(chunk)] = batch_margins
     return features, margins

@@ -16,7 +16,7 @@ from interp.handle import ModelHandle
 from interp.hooks import ResidCapture, ResidEdit
 from interp.margin import yes_minus_no_margin
 from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
-from saes.features import encode_all
+from saes.features import encode_all, to_sae
 from saes.loading import LoadedSAE
 from saes.token_mask import DEFAULT_TOKEN_FILTER, TokenFilter, included_positions
 
@@ -73,7 +73,8 @@ class _Accumulator:
     def add(
         self, x: Float[Tensor, "n d_in"], recon: Float[Tensor, "n d_in"], acts: Float[Tensor, "n d_sae"]
     ) -> None:
-        x64, recon64 = x.double(), recon.double()
+        x64 = x.to(device=recon.device, dtype=torch.float64)  # x from the layer, recon from the SAE
+        recon64 = recon.double()
         self.n_tokens += x.shape[0]
         self.squared_error += float((x64 - recon64).pow(2).sum())
         self.squared_norm += float(x64.pow(2).sum())
@@ -95,11 +96,11 @@ def _splice(
     sae = loaded.sae
 
     def edit(hidden: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_model"]:
-        x = hidden.to(sae.dtype)
+        x = to_sae(sae, hidden)
         recon = sae.decode(sae.encode(x))
         new = recon + (x - recon) if with_error else recon
         keep = mask.to(hidden.device).unsqueeze(-1)
-        return torch.where(keep, new.to(hidden.dtype), hidden)
+        return torch.where(keep, new.to(device=hidden.device, dtype=hidden.dtype), hidden)
 
     return edit
 

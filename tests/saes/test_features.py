@@ -73,11 +73,11 @@ def test_column_encode_refuses_what_it_cannot_do(tiny_sae: LoadedSAE) -> None:
         feature_slice(tiny_sae.sae, [256])
 
 
-def test_column_encode_in_bfloat16_matches_sae_lens(sample: torch.Tensor) -> None:
+def test_column_encode_of_a_bfloat16_sae_is_float32_and_matches_sae_lens(sample: torch.Tensor) -> None:
     sae = random_jumprelu(64, 64, seed=2, sample=sample).to(dtype=torch.bfloat16)
     columns = feature_slice(sae, [0, 10, 20])
-    expected = encode_all(sae, sample)[:, [0, 10, 20]]
-    assert columns.encode(sample).dtype == torch.bfloat16 and columns.threshold is not None
+    expected = encode_all(sae, sample)[:, [0, 10, 20]]  # sae-lens computes in bf16
+    assert columns.encode(sample.bfloat16()).dtype == torch.float32 and columns.threshold is not None
     edge = 5e-2 * float(columns.threshold.float().abs().max())  # bf16 keeps 8 bits of mantissa
     pre = columns.pre_activations(sample)
     gated = assert_gated_close(
