@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import typer
 
+from experiments.cli_errors import ReadableErrorsGroup, debug_option
 from experiments.cli_mining import merge_command, mine_command
+from experiments.cli_preflight import (
+    MAX_QUESTION_CHARS,
+    MIN_FREE_MB,
+    NO_PREFLIGHT,
+    SECONDS_PER_FORWARD,
+    SKIP_INVALID,
+    check_command,
+    preflight_or_fail,
+    study_config,
+    study_plan,
+)
 from experiments.demo_margins import run_demo_margins
 from experiments.flip_study import run_flip_study
 from experiments.model_options import ModelOptions
-from experiments.presets import SAESource, preset
+from experiments.preflight import PreflightSettings
 from experiments.study import run_study
 from flipbank.curation import PAPER_SIMILARITY_THRESHOLD, CurationSettings
 from flipbank.demo_bank import load_demo_bank
@@ -21,7 +32,15 @@ from interp.images import ImageCondition
 from interp.loading import load_model
 from interp.prompts import PromptStyle, PromptTemplate
 
-app = typer.Typer(no_args_is_help=True, help="Paraphrase-sensitivity interpretability workbench.")
+app = typer.Typer(
+    cls=ReadableErrorsGroup, no_args_is_help=True, help="Paraphrase-sensitivity interpretability workbench."
+)
+
+
+@app.callback()
+def main(debug: bool = debug_option()) -> None:
+    """Paraphrase-sensitivity interpretability workbench. Expected errors print their message alone and
+    exit with status 2; ``--debug`` shows every traceback."""
 
 
 @app.command("demo-margins")
@@ -71,16 +90,23 @@ def study(
     sae_path: Path | None = typer.Option(None, help="a local SAE folder (Gemma Scope 2 or sae-lens format)"),
     questions: Path | None = typer.Option(None, help="a PSF-Med file (for presets that read one)"),
     image_root: Path | None = typer.Option(None, help="folder that image paths are relative to"),
+    skip_invalid: bool = SKIP_INVALID,
+    no_preflight: bool = NO_PREFLIGHT,
+    max_question_chars: int = MAX_QUESTION_CHARS,
+    seconds_per_forward: float = SECONDS_PER_FORWARD,
+    min_free_mb: int = MIN_FREE_MB,
 ) -> None:
-    """Run the whole study of a preset end to end, reusing finished steps."""
-    config = preset(preset_name)
-    if sae_path is not None:
-        config = replace(config, sae=SAESource(kind="folder", path=sae_path))
-    if questions is not None:
-        config = replace(config, questions=replace(config.questions, path=questions, image_root=image_root))
-    run_study(config, output, set(only) or None, force, figures)
+    """Run the whole study of a preset end to end, reusing finished steps, after a preflight that checks
+    everything the run needs before any model is loaded."""
+    config = study_config(preset_name, sae_path, questions, image_root, skip_invalid)
+    settings = PreflightSettings(max_question_chars, seconds_per_forward, min_free_mb)
+    if not no_preflight:
+        preflight_or_fail(study_plan(config, output, only, force), settings)
+    screen = settings.screen(config.image_conditions)
+    run_study(config, output, set(only) or None, force, figures, screen)
 
 
+app.command("check")(check_command)
 app.command("mine")(mine_command)
 app.command("merge-shards")(merge_command)
 

@@ -10,6 +10,17 @@ from typing import get_args
 import torch
 import typer
 
+from experiments.cli_preflight import (
+    MAX_QUESTION_CHARS,
+    MIN_FREE_MB,
+    NO_PREFLIGHT,
+    SECONDS_PER_FORWARD,
+    SKIP_INVALID,
+    preflight_or_fail,
+)
+from experiments.model_options import ModelOptions
+from experiments.preflight import PreflightSettings, RunPlan
+from experiments.presets import StudyConfig
 from experiments.question_sources import QuestionSource, SourceKind, load_questions
 from flipbank.mining import mine
 from flipbank.mining_plan import AnswerSource, MiningSettings
@@ -35,6 +46,29 @@ def shard_folder(output: Path, shard_index: int, shard_count: int) -> Path:
     return output if shard_count == 1 else output / f"shard-{shard_index:03d}-of-{shard_count:03d}"
 
 
+def mining_config(
+    model: str,
+    prompt_style: PromptStyle,
+    source: QuestionSource,
+    conditions: list[ImageCondition],
+    answer_source: str,
+    max_new_tokens: int,
+    batch_size: int,
+) -> StudyConfig:
+    """A mining run described as a study configuration, so that the preflight checks it like a study's
+    flip_study step."""
+    if source.kind not in get_args(SourceKind) or answer_source not in get_args(AnswerSource):
+        raise typer.BadParameter(f"unknown source {source.kind!r} or answer source {answer_source!r}")
+    return StudyConfig(
+        name="mine",
+        model=ModelOptions(spec=model, prompt_style=prompt_style, batch_size=batch_size),
+        questions=source,
+        image_conditions=tuple(conditions),
+        answer_source=answer_source,  # type: ignore[arg-type]
+        max_new_tokens=max_new_tokens,
+    )
+
+
 def mine_command(
     model: str = typer.Option("gemma3-270m", help="HF id, local folder, gemma3-270m or tiny-mm"),
     prompt_style: PromptStyle = typer.Option(PromptStyle.FEW_SHOT, help="chat or few_shot"),
@@ -50,25 +84,40 @@ def mine_command(
     shard_count: int | None = typer.Option(None, help="default: $WORLD_SIZE"),
     device: str | None = typer.Option(None, help="default: automatic (cuda:$LOCAL_RANK under a launcher)"),
     output: Path = typer.Option(Path("runs/mining"), help="results folder (resumable)"),
+    skip_invalid: bool = SKIP_INVALID,
+    no_preflight: bool = NO_PREFLIGHT,
+    max_question_chars: int = MAX_QUESTION_CHARS,
+    seconds_per_forward: float = SECONDS_PER_FORWARD,
+    min_free_mb: int = MIN_FREE_MB,
 ) -> None:
-    """Mine questions × paraphrases × image conditions into a resumable results folder (one shard)."""
+    """Mine questions × paraphrases × image conditions into a resumable results folder (one shard), after a
+    preflight that checks every record, image and the model before any model is loaded."""
     rank, world = _launcher_rank()
     index = rank if shard_index is None else shard_index
     count = world if shard_count is None else shard_count
-    if source not in get_args(SourceKind) or answer_source not in get_args(AnswerSource):
-        raise typer.BadParameter(f"unknown source {source!r} or answer source {answer_source!r}")
-    with_images = any(condition != ImageCondition.NONE for condition in conditions)
-    records = load_questions(QuestionSource(source, questions, image_root, limit=limit), with_images)  # type: ignore[arg-type]
-    settings = MiningSettings(
-        image_conditions=tuple(conditions),
+    question_source = QuestionSource(source, questions, image_root, limit=limit, skip_invalid=skip_invalid)  # type: ignore[arg-type]
+    config = mining_config(
+        model, prompt_style, question_source, conditions, answer_source, max_new_tokens, batch_size
+    )
+    settings = PreflightSettings(max_question_chars, seconds_per_forward, min_free_mb)
+    folder = shard_folder(output, index, count)
+    if no_preflight:
+        with_images = any(condition != ImageCondition.NONE for condition in conditions)
+        records = load_questions(question_source, with_images, settings.screen(config.image_conditions))
+    else:
+        records = preflight_or_fail(
+            RunPlan(config, ("flip_study",), folder, (index, count)), settings
+        ).questions
+    mining = MiningSettings(
+        image_conditions=config.image_conditions,
         max_new_tokens=max_new_tokens,
         batch_size=batch_size,
         shard_index=index,
         shard_count=count,
-        answer_source=answer_source,  # type: ignore[arg-type]
+        answer_source=config.answer_source,
     )
     handle = load_model(model, device=_process_device(device))
-    result = mine(handle, records, PromptTemplate(prompt_style), settings, shard_folder(output, index, count))
+    result = mine(handle, records, PromptTemplate(prompt_style), mining, folder)
     typer.echo(
         f"shard {index}/{count}: {result.computed} rows computed, {result.reused} reused → {result.rows_path}"
     )

@@ -3,7 +3,7 @@ cache when a model takes images), or the PSF-Med formats pointed at the user's f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -12,11 +12,14 @@ from flipbank.demo_images import write_synthetic_images
 from flipbank.patients import MIMIC_PATIENT_PATTERN, with_patients
 from flipbank.question_rows import ReadResult
 from flipbank.readers import read_flipbank_csv, read_hf_psf_med, read_psf_mimic_json
+from flipbank.record_checks import RecordScreen, screen_records
 from flipbank.records import QuestionRecord
+from flipbank.row_fields import describe_row
 from interp.atomic_folder import build_folder_atomically
 from interp.cache_dir import workbench_cache_dir
 
 SourceKind = Literal["demo", "psf-mimic-json", "flipbank-csv", "hf-psf-med"]
+DEMO_BANK_LABEL = "demo bank (flipbank/data/demo_bank.json)"
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def demo_image_root(cache_dir: str | Path | None = None) -> Path:
 
 def _read(source: QuestionSource) -> ReadResult:
     if source.path is None:
-        raise ValueError(f"question source {source.kind!r} needs a path")
+        raise ValueError(f"question source {source.kind!r} needs a path (--questions)")
     root, skip = source.image_root, source.skip_invalid
     if source.kind == "psf-mimic-json":
         return read_psf_mimic_json(source.path, image_root=root, skip_invalid=skip)
@@ -56,14 +59,30 @@ def _read(source: QuestionSource) -> ReadResult:
     return read_hf_psf_med(source.path, config=source.hf_config, image_root=root, skip_invalid=skip)
 
 
-def load_questions(source: QuestionSource, with_images: bool) -> list[QuestionRecord]:
-    """The questions of ``source``; for the demo bank, image paths resolve when ``with_images``. Skipped
-    records (``skip_invalid``) are reported, never dropped silently."""
+def read_source(source: QuestionSource, with_images: bool) -> ReadResult:
+    """Every question of ``source`` (``limit`` not applied) with the records its reader skipped and where
+    each record is; for the demo bank, image paths resolve when ``with_images``."""
     if source.kind == "demo":
         questions = load_demo_bank(image_root=demo_image_root() if with_images else None)
-    else:
-        result = _read(source)
-        for skipped in result.skipped:
-            print(f"skipped {skipped}")
-        questions = with_patients(result.records, source.patient_pattern)
-    return questions if source.limit is None else questions[: source.limit]
+        locations = {q.question_id: describe_row(i, q.question_id) for i, q in enumerate(questions, 1)}
+        return ReadResult(questions, [], DEMO_BANK_LABEL, locations)
+    result = _read(source)
+    return replace(result, records=with_patients(result.records, source.patient_pattern))
+
+
+def load_questions(
+    source: QuestionSource, with_images: bool, screen: RecordScreen | None = None
+) -> list[QuestionRecord]:
+    """The questions of ``source``; for the demo bank, image paths resolve when ``with_images``. With
+    ``skip_invalid``, records that fail a preflight check of ``screen`` (default: images checked when
+    ``with_images``) are skipped too. Skipped records are reported, never dropped silently."""
+    result = read_source(source, with_images)
+    for skipped in result.skipped:
+        print(f"skipped {skipped.describe()}")
+    questions = result.records if source.limit is None else result.records[: source.limit]
+    if not source.skip_invalid:
+        return questions
+    screened = screen_records(questions, result, screen or RecordScreen(check_images=with_images))
+    for problem in screened.problems:
+        print(f"skipped {problem.describe()}")
+    return screened.kept

@@ -16,9 +16,14 @@ from interp.atomic_folder import atomic_path
 CONFIG_FILE = "study_config.json"
 
 
+def run_folder_path(root: Path, config: StudyConfig) -> Path:
+    """``root/<preset>-<config hash>``, the run folder of ``config`` (not created)."""
+    return root / f"{config.name}-{config.content_hash()}"
+
+
 def run_folder(root: Path, config: StudyConfig) -> Path:
     """``root/<preset>-<config hash>``, created with the configuration written beside the results."""
-    folder = root / f"{config.name}-{config.content_hash()}"
+    folder = run_folder_path(root, config)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CONFIG_FILE
     if not path.exists():

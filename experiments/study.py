@@ -22,6 +22,7 @@ from experiments.run_folder import run_folder, run_step, step_done
 from experiments.study_context import StudyContext
 from flipbank.curation import CurationSettings
 from flipbank.mining_plan import plan_jobs
+from flipbank.record_checks import RecordScreen
 from interp.provenance import collect_provenance, write_provenance
 from saes.pairs import PromptPair
 from saes.ranking import rank_pairs
@@ -197,12 +198,14 @@ def run_study(
     only: set[str] | None = None,
     force: bool = False,
     figures_root: Path | None = None,
+    screen: RecordScreen | None = None,
 ) -> Path:
     """Run every step (or ``only`` those) of ``config`` into its run folder under ``root``; finished steps
     are skipped unless ``force``. Then regenerate the figures (into ``figures_root/<run>`` when given) and
-    the run's report from the results on disk. Returns the run folder."""
+    the run's report from the results on disk. ``screen`` is the preflight's record checks, applied when
+    the question source skips invalid records. Returns the run folder."""
     folder = run_folder(root, config)
-    context = StudyContext(config, folder)
+    context = StudyContext(config, folder, screen)
     print(f"study {config.name} → {folder}")
     chosen = [(name, step) for name, step in STEPS if only is None or name in only]
     check_mining_plans(context, [name for name, _ in chosen if force or not step_done(folder, name)])

@@ -12,6 +12,7 @@ from experiments.presets import StudyConfig
 from experiments.question_sources import load_questions
 from flipbank.mining import ImageLoader, default_image_loader
 from flipbank.mining_plan import MiningSettings
+from flipbank.record_checks import RecordScreen
 from flipbank.record_io import read_jsonl
 from flipbank.records import FlipCase, QuestionRecord
 from flipbank.sampling import stratified_sample
@@ -21,12 +22,21 @@ from interp.prompts import PromptTemplate
 from saes.loading import LoadedSAE, load_sae
 
 
-class StudyContext:
-    """Lazily loaded resources of one study run."""
+def clamp_subset(questions: list[QuestionRecord], n: int | None, seed: int) -> list[QuestionRecord]:
+    """The clamping study's questions: ``n`` of them, a seeded sample stratified by answer and finding
+    (every question carries several phenomena; all when ``n`` is None)."""
+    strata = [(question.answer, question.finding or "") for question in questions]
+    return [questions[i] for i in stratified_sample(strata, n, seed)]
 
-    def __init__(self, config: StudyConfig, folder: Path) -> None:
+
+class StudyContext:
+    """Lazily loaded resources of one study run; ``screen`` holds the preflight checks that records must pass
+    when the question source skips invalid records."""
+
+    def __init__(self, config: StudyConfig, folder: Path, screen: RecordScreen | None = None) -> None:
         self.config = config
         self.folder = folder
+        self.screen = screen
 
     @cached_property
     def handle(self) -> ModelHandle:
@@ -43,7 +53,7 @@ class StudyContext:
 
     @cached_property
     def questions(self) -> list[QuestionRecord]:
-        return load_questions(self.config.questions, with_images=self.takes_images)
+        return load_questions(self.config.questions, with_images=self.takes_images, screen=self.screen)
 
     @cached_property
     def image_loader(self) -> ImageLoader | None:
@@ -102,8 +112,5 @@ class StudyContext:
         return [cases[i] for i in stratified_sample(strata, self.config.sweep_pairs, self.config.seed)]
 
     def clamp_questions(self) -> list[QuestionRecord]:
-        """The clamping study's questions: ``clamp_questions`` of them, a seeded sample stratified by answer
-        and finding (every question carries several phenomena; all when unset)."""
-        strata = [(question.answer, question.finding or "") for question in self.questions]
-        chosen = stratified_sample(strata, self.config.clamp_questions, self.config.seed)
-        return [self.questions[i] for i in chosen]
+        """The clamping study's questions (see `clamp_subset`)."""
+        return clamp_subset(self.questions, self.config.clamp_questions, self.config.seed)

@@ -23,10 +23,18 @@ PATIENT_FIELD = "patient_id"
 class ReadResult:
     """What a reader returns: the valid records and every record it skipped, with the reason.
     In strict mode (`skip_invalid=False`) the first invalid record raises instead, so `skipped` only
-    holds out-of-scope rows (such as non-yes/no questions of the Hugging Face dataset)."""
+    holds out-of-scope rows (such as non-yes/no questions of the Hugging Face dataset). `file` names
+    the input and `locations` maps each record's question_id to its row or line (for the CSV shape,
+    the line of the question's first row), so later checks can point at it."""
 
     records: list[QuestionRecord]
     skipped: list[SkippedRecord] = field(default_factory=list)
+    file: str = ""
+    locations: dict[str, str] = field(default_factory=dict)
+
+    def location_of(self, question_id: str) -> str:
+        """The row or line of ``question_id``, or its id where the reader kept no location."""
+        return self.locations.get(question_id, f"question_id {question_id!r}")
 
 
 class SkipLog:
@@ -35,6 +43,7 @@ class SkipLog:
     def __init__(self, skip_invalid: bool) -> None:
         self.skip_invalid = skip_invalid
         self.skipped: list[SkippedRecord] = []
+        self.locations: dict[str, str] = {}
 
     def invalid(self, error: RecordError) -> None:
         if not self.skip_invalid:
@@ -114,6 +123,7 @@ def questions_from_objects(
             log.invalid(error)
             continue
         first_seen[record.question_id] = context.location
+        log.locations[record.question_id] = context.location
         records.append(record)
     return records
 
@@ -141,7 +151,7 @@ def paraphrase_row(context: RowContext, image_root: Path | None, fields: Questio
     and phenomenon in that order (question_type, finding and patient_id are optional)."""
     row = context.row
     if EXTRA_FIELDS in row:
-        context.fail(None, "more fields than the header has")
+        context.fail(EXTRA_FIELDS, "more fields than the header has")
     question_id = context.identifier("question_id")
     image = context.image(present_field(row, fields.image), image_root)
     answer = context.answer(present_field(row, fields.answer))
@@ -200,6 +210,7 @@ def questions_from_paraphrase_rows(
             log.invalid(error)
             continue
         groups.setdefault(row.question_id, []).append(row)
+        log.locations.setdefault(row.question_id, row.location)
     return [_question_from_group(rows, source) for rows in groups.values()]
 
 

@@ -80,7 +80,7 @@ def read_psf_mimic_json(
     log = SkipLog(skip_invalid)
     numbered = enumerate(rows, start=1)
     records = questions_from_objects(str(file), numbered, source, _image_root(image_root), log)
-    return ReadResult(records, log.skipped)
+    return ReadResult(records, log.skipped, str(file), log.locations)
 
 
 def _csv_contexts(file: Path, text: str) -> Iterator[RowContext]:
@@ -114,7 +114,7 @@ def read_flipbank_csv(
     log = SkipLog(skip_invalid)
     contexts = _csv_contexts(file, text)
     records = questions_from_paraphrase_rows(contexts, source, _image_root(image_root), log, _CSV_FIELDS)
-    return ReadResult(records, log.skipped)
+    return ReadResult(records, log.skipped, str(file), log.locations)
 
 
 def _yes_no_rows(
@@ -158,4 +158,4 @@ def read_hf_psf_med(
         records = questions_from_paraphrase_rows(contexts, source, root, log, _HF_ROW_FIELDS)
     else:
         records = questions_from_objects(label, kept, source, root, log, _HF_OBJECT_FIELDS)
-    return ReadResult(records, log.skipped)
+    return ReadResult(records, log.skipped, label, log.locations)

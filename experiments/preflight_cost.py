@@ -1,0 +1,100 @@
+"""What a run will cost, on paper: forward passes per step (prompts × image conditions for mining, the
+README's per-pair costs for the rest) and an estimated time from a seconds-per-forward figure.
+
+The time is an estimate: a batched forward of MedGemma-4B on one recent GPU takes a few hundredths of a
+second per prompt, the 270M demo model on 2 CPU cores about the same with its shared prefix. Steps that work
+on the FlipBank are bounded by the number of paraphrase pairs (a FlipBank as large as every pair), so they
+are upper bounds until mining has found the flips."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from experiments.presets import StudyConfig
+from experiments.study import TRANSFER_PROMPTS
+from experiments.study_context import clamp_subset
+from flipbank.records import QuestionRecord
+
+#: Default seconds per forward pass of the estimate (override with ``--seconds-per-forward``).
+DEFAULT_SECONDS_PER_FORWARD = 0.05
+#: Clamping mines its questions once per configuration (baseline, clamp, random clamp, normalisation, both).
+CLAMP_CONFIGURATIONS = 5
+#: Latency: 5 interleaved rounds of about 6 methods at batch sizes 1 and 16.
+LATENCY_FORWARDS = 60
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """The forward passes of one step; ``bound`` when the number depends on the FlipBank (an upper bound).
+    ``decode_steps`` counts the cached greedy-decoding steps after the first answer token (at most)."""
+
+    step: str
+    forwards: int
+    bound: bool = False
+    decode_steps: int = 0
+
+
+def prompt_count(questions: Sequence[QuestionRecord], shard_index: int = 0, shard_count: int = 1) -> int:
+    """Originals plus paraphrases of this shard's questions."""
+    mine = [q for i, q in enumerate(questions) if i % shard_count == shard_index]
+    return sum(1 + len(question.paraphrases) for question in mine)
+
+
+def _mining(step: str, prompts: int, config: StudyConfig, repeats: int = 1) -> StepCost:
+    forwards = repeats * prompts * len(config.image_conditions)
+    greedy = config.answer_source == "greedy" and config.max_new_tokens > 1
+    return StepCost(step, forwards, decode_steps=forwards * (config.max_new_tokens - 1) if greedy else 0)
+
+
+def step_costs(
+    config: StudyConfig,
+    questions: list[QuestionRecord],
+    steps: Sequence[str],
+    n_layers: int,
+    shard: tuple[int, int] = (0, 1),
+) -> list[StepCost]:
+    """The cost of each of ``steps`` over ``questions`` (for mining, only shard ``shard[0]`` of
+    ``shard[1]``)."""
+    pairs = sum(len(question.paraphrases) for question in questions)
+    controls = min(config.control_pairs, pairs)
+    sweep = pairs if config.sweep_pairs is None else min(config.sweep_pairs, pairs)
+    clamp = prompt_count(clamp_subset(questions, config.clamp_questions, config.seed))
+    costs = {
+        "flip_study": lambda: _mining("flip_study", prompt_count(questions, *shard), config),
+        "features": lambda: StepCost(
+            "features", 3 * min(TRANSFER_PROMPTS, 2 * pairs) + pairs + controls, True
+        ),
+        "patching": lambda: StepCost("patching", 4 * pairs + controls, True),
+        "layer_sweep": lambda: StepCost("layer_sweep", (n_layers + 1) * sweep, True),
+        "clamping": lambda: _mining("clamping", clamp, config, CLAMP_CONFIGURATIONS),
+        "latency": lambda: StepCost("latency", LATENCY_FORWARDS),
+    }
+    return [costs[step]() for step in steps if step in costs]
+
+
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``12 min``, ``3 h 05 min``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def describe_costs(costs: Sequence[StepCost], seconds_per_forward: float) -> list[str]:
+    """One line per step and a total, with the time estimated at ``seconds_per_forward``."""
+    lines = []
+    for cost in costs:
+        decoding = f" + ≤ {cost.decode_steps:,} decoding steps" if cost.decode_steps else ""
+        prefix = "≤ " if cost.bound else ""
+        lines.append(f"{cost.step:<12} {prefix}{cost.forwards:,} forwards{decoding}")
+    total = sum(cost.forwards + cost.decode_steps for cost in costs)
+    estimate = format_duration(total * seconds_per_forward)
+    bounded = any(cost.bound or cost.decode_steps for cost in costs)
+    at_most, bound = ("≤ ", "at most ") if bounded else ("", "")
+    lines.append(
+        f"{'total':<12} {at_most}{total:,} forward passes, {bound}about {estimate} at "
+        f"{seconds_per_forward} s per forward (an estimate; pass --seconds-per-forward with your "
+        "measured figure)"
+    )
+    return lines

@@ -1,0 +1,24 @@
+"""Fixtures of the experiments tests: a guard that fails a test when any model is loaded."""
+
+from __future__ import annotations
+
+import pytest
+import transformers
+
+import experiments.cli
+import experiments.cli_mining
+import experiments.study_context
+import interp.loading
+
+
+@pytest.fixture
+def no_model_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any model load fails the test: the loader under every name it is imported by, and transformers' own
+    ``from_pretrained`` of models."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was loaded")
+
+    for module in (interp.loading, experiments.cli, experiments.cli_mining, experiments.study_context):
+        monkeypatch.setattr(module, "load_model", refuse)
+    monkeypatch.setattr(transformers.PreTrainedModel, "from_pretrained", classmethod(refuse))
