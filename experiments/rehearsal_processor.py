@@ -1,0 +1,91 @@
+"""The rehearsal model's processor: the Gemma 3 tokenizer (from the demo model, as for ``tiny-mm``) with the
+image tokens, MedGemma's image processor settings (896 px, 256 tokens, no pan-and-scan at full scale) and
+Gemma 3's published chat template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transformers import AutoTokenizer, Gemma3Processor, PreTrainedTokenizerBase
+from transformers.models.gemma3 import Gemma3ImageProcessorPil
+
+from experiments.rehearsal_model import RehearsalShape, medgemma_config
+from interp.tiny_model import IMAGE_SPECIAL_TOKENS
+
+#: Gemma 3's chat template (google/gemma-3-4b-it and google/medgemma-4b-it), image parts included.
+GEMMA3_CHAT_TEMPLATE = (
+    "{{ bos_token }}\n"
+    "{%- if messages[0]['role'] == 'system' -%}\n"
+    "    {%- if messages[0]['content'] is string -%}\n"
+    "        {%- set first_user_prefix = messages[0]['content'] + '\\n\\n' -%}\n"
+    "    {%- else -%}\n"
+    "        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\\n\\n' -%}\n"
+    "    {%- endif -%}\n"
+    "    {%- set loop_messages = messages[1:] -%}\n"
+    "{%- else -%}\n"
+    '    {%- set first_user_prefix = "" -%}\n'
+    "    {%- set loop_messages = messages -%}\n"
+    "{%- endif -%}\n"
+    "{%- for message in loop_messages -%}\n"
+    "    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}\n"
+    '        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}\n'
+    "    {%- endif -%}\n"
+    "    {%- if (message['role'] == 'assistant') -%}\n"
+    '        {%- set role = "model" -%}\n'
+    "    {%- else -%}\n"
+    "        {%- set role = message['role'] -%}\n"
+    "    {%- endif -%}\n"
+    "    {{ '<start_of_turn>' + role + '\\n' + (first_user_prefix if loop.first else \"\") }}\n"
+    "    {%- if message['content'] is string -%}\n"
+    "        {{ message['content'] | trim }}\n"
+    "    {%- elif message['content'] is iterable -%}\n"
+    "        {%- for item in message['content'] -%}\n"
+    "            {%- if item['type'] == 'image' -%}\n"
+    "                {{ '<start_of_image>' }}\n"
+    "            {%- elif item['type'] == 'text' -%}\n"
+    "                {{ item['text'] | trim }}\n"
+    "            {%- endif -%}\n"
+    "        {%- endfor -%}\n"
+    "    {%- else -%}\n"
+    '        {{ raise_exception("Invalid content type") }}\n'
+    "    {%- endif -%}\n"
+    "    {{ '<end_of_turn>\\n' }}\n"
+    "{%- endfor -%}\n"
+    "{%- if add_generation_prompt -%}\n"
+    "    {{'<start_of_turn>model\\n'}}\n"
+    "{%- endif -%}\n"
+)
+
+
+def _check_token_ids(tokenizer: PreTrainedTokenizerBase, shape: RehearsalShape) -> None:
+    config = medgemma_config(shape)
+    expected = {
+        "image_token_id": config["image_token_index"],
+        "boi_token_id": config["boi_token_index"],
+        "eoi_token_id": config["eoi_token_index"],
+    }
+    found = {name: getattr(tokenizer, name, None) for name in expected}
+    if found != expected:
+        raise ValueError(f"the Gemma 3 tokenizer's image token ids {found} are not MedGemma's {expected}")
+    vocab_size = int(config["text_config"]["vocab_size"])
+    if len(tokenizer) > vocab_size:
+        raise ValueError(f"tokenizer has {len(tokenizer)} tokens, the model's vocabulary only {vocab_size}")
+
+
+def build_processor(tokenizer_folder: Path, shape: RehearsalShape) -> Gemma3Processor:
+    """A ``Gemma3Processor`` with MedGemma's image size, image-token count and chat template."""
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder, extra_special_tokens=IMAGE_SPECIAL_TOKENS)
+    _check_token_ids(tokenizer, shape)
+    tokenizer.chat_template = GEMMA3_CHAT_TEMPLATE
+    image_processor = Gemma3ImageProcessorPil(
+        size={"height": shape.image_size, "width": shape.image_size},
+        do_pan_and_scan=False,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+    )
+    return Gemma3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        chat_template=GEMMA3_CHAT_TEMPLATE,
+        image_seq_length=shape.image_tokens,
+    )
