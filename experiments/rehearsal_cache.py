@@ -133,6 +133,12 @@ def build_rehearsal_cache(
     sae_repo, sae_folder = get_repo_id_and_folder_name(sae.release, sae.sae_id)
     hub = hf_home / "hub"
     staging = hf_home / "staging"
+    for existing in (repo_folder(hub, model_id), repo_folder(hub, sae_repo)):
+        if existing.exists() and not staging.exists():
+            raise FileExistsError(
+                f"{existing} exists but {hf_home} holds no rehearsal cache: it may be a real download; "
+                "point --hf-home at an empty throwaway folder"
+            )
     for leftover in (staging, repo_folder(hub, model_id), repo_folder(hub, sae_repo)):
         shutil.rmtree(leftover, ignore_errors=True)  # an interrupted build of this throwaway cache
     _stage_model(staging / "model", shape, tokenizer_folder or ensure_demo_model(), seed)

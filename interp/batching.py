@@ -63,7 +63,7 @@ def map_batches(
             except torch.OutOfMemoryError:
                 if len(batch) == 1:
                     raise
-                size = len(batch) // 2
+                size = size // 2  # a short batch at a group boundary does not shrink the rest further
             else:
                 yield batch, result
                 del result  # the caller holds it; the generator need not

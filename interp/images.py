@@ -70,6 +70,10 @@ def load_image(path: str | Path) -> Image.Image:
     return image
 
 
+#: Random draws tried before listing every candidate partner of a sample.
+_QUICK_DRAWS = 16
+
+
 def _swappable(index: int, other: int, image_ids: list[str], patients: Sequence[str | None]) -> bool:
     if image_ids[other] == image_ids[index]:
         return False
@@ -96,10 +100,20 @@ def swap_partners(
             stacklevel=2,
         )
     rng = np.random.default_rng(seed)
-    partners: list[int] = []
-    for index, image_id in enumerate(image_ids):
-        candidates = [other for other in range(len(image_ids)) if _swappable(index, other, image_ids, known)]
-        if not candidates:
-            raise ValueError(f"no other patient's image to swap in for {image_id!r} (patient {known[index]})")
-        partners.append(int(candidates[rng.integers(len(candidates))]))
-    return partners
+    return [_draw_partner(index, image_ids, known, rng) for index in range(len(image_ids))]
+
+
+def _draw_partner(
+    index: int, image_ids: list[str], patients: list[str | None], rng: np.random.Generator
+) -> int:
+    """A uniformly random swappable partner: a few cheap draws first (most samples are swappable with most
+    others), then the full list of candidates, so a large question set is not quadratic."""
+    for other in rng.integers(len(image_ids), size=_QUICK_DRAWS):
+        if _swappable(index, int(other), image_ids, patients):
+            return int(other)
+    candidates = [other for other in range(len(image_ids)) if _swappable(index, other, image_ids, patients)]
+    if not candidates:
+        raise ValueError(
+            f"no other patient's image to swap in for {image_ids[index]!r} (patient {patients[index]})"
+        )
+    return int(candidates[rng.integers(len(candidates))])

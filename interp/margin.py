@@ -46,6 +46,3 @@ def yes_no_probabilities(logits: Float[Tensor, "batch vocab"], tokens: YesNoToke
         p_no=log_probabilities[:, tokens.primary_no].exp(),
     )
 
-
-# The yes/no entropy of a margin is `flipbank.quadrants.yes_no_entropy_bits` (numpy, bits; it accepts CPU
-# tensors), the one entropy function of the workbench: a metric, so it lives on the data side.

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+import torch
 from pydantic import BaseModel, ConfigDict
 
 from interp.atomic_folder import atomic_path
@@ -41,6 +42,7 @@ class Provenance(BaseModel):
     python: str
     created_at: str
     settings: dict[str, str | int | float | bool | None] = {}
+    numerics: dict[str, str] = {}
 
 
 def _git(*arguments: str) -> str | None:
@@ -69,6 +71,21 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
     return versions
 
 
+def numeric_environment() -> dict[str, str]:
+    """What decides float rounding on this machine: torch's version, its CPU kernel level (e.g. AVX512), its
+    BLAS and thread count. Two machines that differ here may round a matmul differently."""
+    config = torch.__config__.show()
+    blas = next(
+        (part.split("=", 1)[1] for part in config.replace(",", " ").split() if "BLAS_INFO=" in part), ""
+    )
+    return {
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "blas": blas or "unknown",
+        "threads": str(torch.get_num_threads()),
+    }
+
+
 def collect_provenance(
     model_spec: str,
     model_revision: str | None,
@@ -93,6 +110,7 @@ def collect_provenance(
         python=platform.python_version(),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         settings=settings or {},
+        numerics=numeric_environment(),
     )
 
 

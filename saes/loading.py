@@ -38,8 +38,8 @@ class SAELoadError(ValueError):
 
 @dataclass(frozen=True)
 class LoadedSAE:
-    """A sae-lens SAE on its layer's device and the model's dtype, with the decoder layer it reads
-    (``handle.layers[layer]``'s output, i.e. ``resid_post``)."""
+    """A sae-lens SAE on its layer's device (float32 by default, whatever the model's dtype), with the decoder
+    layer it reads (``handle.layers[layer]``'s output, i.e. ``resid_post``)."""
 
     sae: SAE[Any]
     layer: int
@@ -152,11 +152,12 @@ def load_sae(
 ) -> LoadedSAE:
     """Load an SAE for ``handle``: ``source`` is a sae-lens release when ``sae_id`` is given (read from the HF
     cache when cached, else downloaded unless ``offline``, which defaults to ``HF_HUB_OFFLINE``), otherwise
-    a local Gemma Scope 2 or sae-lens folder. The SAE takes the model's dtype (``dtype`` overrides) and the
-    device of the layer it reads; one whose layer does not exist or whose d_in is not d_model is refused."""
+    a local Gemma Scope 2 or sae-lens folder. The SAE is float32 (``dtype`` overrides, e.g. bfloat16 for a
+    1M-wide SAE that would not fit), so features are computed in float32 from bf16 activations, on the device
+    of the layer it reads; one whose layer does not exist or whose d_in is not d_model is refused."""
     if offline is None:
         offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-    dtype_name = dtype_to_str(dtype or handle.dtype)
+    dtype_name = dtype_to_str(dtype or torch.float32)
     if sae_id is not None:
         sae, description = _from_release(str(source), sae_id, offline, hf_cache_dir, dtype_name)
     else:

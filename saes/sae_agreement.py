@@ -15,12 +15,15 @@ from torch import Tensor
 
 @dataclass(frozen=True)
 class SAEAgreement:
-    """Per-feature cosines of ``features`` (decoder rows and encoder columns), the median decoder cosine over
-    every feature live in both, and whether the two weight sets are bit-identical."""
+    """Per-feature cosines of ``features`` (decoder rows and encoder columns, same index), each feature's
+    best match among the other SAE's decoder rows (any index: retrained dictionaries may permute), the
+    median decoder cosine over every feature live in both, and whether the two weight sets are identical."""
 
     features: tuple[int, ...]
     decoder_cosine: tuple[float, ...]
     encoder_cosine: tuple[float, ...]
+    best_match: tuple[int, ...]
+    best_match_cosine: tuple[float, ...]
     median_decoder_cosine: float
     identical: bool
 
@@ -29,9 +32,17 @@ class SAEAgreement:
         return all(c >= minimum_cosine for c in (*self.decoder_cosine, *self.encoder_cosine))
 
     def summary(self) -> str:
+        rows = zip(
+            self.features,
+            self.decoder_cosine,
+            self.encoder_cosine,
+            self.best_match,
+            self.best_match_cosine,
+            strict=True,
+        )
         pairs = ", ".join(
-            f"{feature}: dec {dec:.3f} / enc {enc:.3f}"
-            for feature, dec, enc in zip(self.features, self.decoder_cosine, self.encoder_cosine, strict=True)
+            f"{feature}: dec {dec:.3f} / enc {enc:.3f} (best match {match}: {best:.3f})"
+            for feature, dec, enc, match, best in rows
         )
         state = "bit-identical" if self.identical else "not bit-identical"
         return f"weights {state}; median decoder cosine {self.median_decoder_cosine:.3f}; {pairs}"
@@ -55,10 +66,17 @@ def compare_saes(
     encoder = _row_cosines(w_enc_a.T, w_enc_b.T)  # [d_sae]
     live = (w_dec_a.norm(dim=-1) > 0) & (w_dec_b.norm(dim=-1) > 0)
     ids = [int(feature) for feature in features]
+    unit_a = torch.nn.functional.normalize(w_dec_a[ids].double(), dim=-1)  # [k, d_in]
+    unit_b = torch.nn.functional.normalize(w_dec_b.double(), dim=-1)  # [d_sae, d_in]
+    best, match = (
+        (unit_a @ unit_b.T).max(dim=-1) if ids else (torch.zeros(0), torch.zeros(0, dtype=torch.long))
+    )
     return SAEAgreement(
         features=tuple(ids),
         decoder_cosine=tuple(float(decoder[i]) for i in ids),
         encoder_cosine=tuple(float(encoder[i]) for i in ids),
+        best_match=tuple(int(m) for m in match),
+        best_match_cosine=tuple(float(c) for c in best),
         median_decoder_cosine=float(decoder[live].median()) if live.any() else float("nan"),
         identical=bool(torch.equal(w_dec_a, w_dec_b) and torch.equal(w_enc_a, w_enc_b)),
     )

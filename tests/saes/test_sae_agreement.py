@@ -19,7 +19,12 @@ def test_identical_and_perturbed_saes() -> None:
     flipped[3] = -flipped[3]
     far = compare_saes(w_dec, w_enc, flipped, w_enc, [3, 7])
     assert far.decoder_cosine[0] == pytest.approx(-1.0) and not far.agrees()
-    assert "feature" not in far.summary() and "3: dec -1.000" in far.summary()
+    assert "3: dec -1.000" in far.summary()
+    permuted = compare_saes(
+        w_dec, w_enc, w_dec[[1, 0, *range(2, 32)]], w_enc[:, [1, 0, *range(2, 32)]], [0, 5]
+    )
+    assert permuted.decoder_cosine[1] == pytest.approx(1.0) and permuted.best_match == (1, 5)
+    assert permuted.best_match_cosine == pytest.approx((1.0, 1.0)) and not permuted.agrees(0.999)
 
 
 def test_shapes_must_match() -> None:
