@@ -2,10 +2,11 @@
 loss) trained on layer-9 ``resid_post`` of the demo bank's prompts, in Gemma Scope 2 format with its measured
 FVU, L0 and dead fraction.
 
-Training is not bit-stable across thread counts and BLAS kernels (float sums in another order), so the SAE
-the demo study uses ships with the package (``saes/data/demo_sae``, 10 MB) and every machine decodes with the
-same weights. ``--rebuild`` trains it again into the workbench cache and compares the result with the shipped
-one feature by feature; ``--rebuild --ship`` then replaces the shipped copy.
+Training is bit-identical across thread counts on one CPU kernel, but not across kernels: retrained with
+AVX2 kernels instead of AVX-512 the dictionary diverges (median best-match decoder cosine 0.74). So the SAE
+the demo study uses ships with the package (``saes/data/demo_sae``, 10 MB, with the environment it was
+trained in) and every machine decodes with the same weights. ``--rebuild`` trains it again into the
+workbench cache and compares it with the shipped one feature by feature; ``--ship`` then replaces it.
 
 Run: ``.venv/bin/python -m saes.demo_sae [--rebuild [--ship] [--features 1,2,3]]``
 """
@@ -31,6 +32,7 @@ from interp.cache_dir import workbench_cache_dir
 from interp.handle import ModelHandle
 from interp.loading import load_model
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE
+from interp.provenance import numeric_environment
 from saes.activation_corpus import bank_questions, collect_activations, shuffled_batches, split_questions
 from saes.gemma_scope_format import CONFIG_FILE, PARAMS_FILE, is_gemma_scope_folder, save_gemma_scope_folder
 from saes.sae_agreement import SAEAgreement, compare_saes
@@ -92,6 +94,7 @@ class TrainingReport:
     held_out: SAEQuality
     train: SAEQuality
     per_template: dict[str, SAEQuality] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=numeric_environment)  # what decides the rounding
 
 
 _TEMPLATES = {"chat": CHAT_TEMPLATE, "few_shot": FEW_SHOT_TEMPLATE}
