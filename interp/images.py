@@ -87,7 +87,7 @@ def swap_partners(
     """For each position, the index of another sample whose image differs and, where both patients are
     known, whose patient differs ("another patient's image"), chosen at random with ``seed``. Samples with
     no patient only get a different image, with a warning. Raises when a sample has no possible partner."""
-    known = list(patients) if patients is not None else [None] * len(image_ids)
+    known: list[str | None] = list(patients) if patients is not None else [None] * len(image_ids)
     if len(known) != len(image_ids):
         raise ValueError(f"{len(known)} patients for {len(image_ids)} images")
     if len(set(image_ids)) < 2:

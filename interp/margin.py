@@ -45,4 +45,3 @@ def yes_no_probabilities(logits: Float[Tensor, "batch vocab"], tokens: YesNoToke
         p_yes=log_probabilities[:, tokens.primary_yes].exp(),
         p_no=log_probabilities[:, tokens.primary_no].exp(),
     )
-
