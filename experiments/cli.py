@@ -9,11 +9,19 @@ import typer
 from experiments.cli_errors import ReadableErrorsGroup, debug_option
 from experiments.cli_mining import merge_command, mine_command
 from experiments.cli_preflight import (
+    CLAMP_QUESTIONS,
+    CONTROL_PAIRS,
+    DEVICE,
+    DTYPE,
+    LIMIT,
     MAX_QUESTION_CHARS,
     MIN_FREE_MB,
     NO_PREFLIGHT,
     SECONDS_PER_FORWARD,
     SKIP_INVALID,
+    SWEEP_LAYERS,
+    SWEEP_PAIRS,
+    StudyOverrides,
     check_command,
     preflight_or_fail,
     study_config,
@@ -95,10 +103,21 @@ def study(
     max_question_chars: int = MAX_QUESTION_CHARS,
     seconds_per_forward: float = SECONDS_PER_FORWARD,
     min_free_mb: int = MIN_FREE_MB,
+    device: str | None = DEVICE,
+    dtype: str | None = DTYPE,
+    limit: int | None = LIMIT,
+    control_pairs: int | None = CONTROL_PAIRS,
+    sweep_pairs: int | None = SWEEP_PAIRS,
+    clamp_questions: int | None = CLAMP_QUESTIONS,
+    sweep_layers: list[int] = SWEEP_LAYERS,
 ) -> None:
     """Run the whole study of a preset end to end, reusing finished steps, after a preflight that checks
-    everything the run needs before any model is loaded."""
-    config = study_config(preset_name, sae_path, questions, image_root, skip_invalid)
+    everything the run needs before any model is loaded. The device, dtype, count and sweep-layer options
+    override the preset's settings (and so name another run folder)."""
+    overrides = StudyOverrides(
+        device, dtype, limit, control_pairs, sweep_pairs, clamp_questions, tuple(sweep_layers)
+    )
+    config = study_config(preset_name, sae_path, questions, image_root, skip_invalid, overrides)
     settings = PreflightSettings(max_question_chars, seconds_per_forward, min_free_mb)
     if not no_preflight:
         preflight_or_fail(study_plan(config, output, only, force), settings)

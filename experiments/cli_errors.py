@@ -1,5 +1,6 @@
 """Readable errors on the command line: an expected error (bad input record, missing model weights, a results
-folder of another configuration, a failed preflight, a non-finite margin, an SAE that does not fit) prints
+folder of another configuration, a failed preflight, a non-finite margin, an SAE that does not fit, an empty
+FlipBank, a sweep layer the model lacks) prints
 its message alone to stderr and exits with status 2; any other exception keeps its traceback. ``--debug``
 (or ``PSF_WORKBENCH_DEBUG=1``) shows the traceback of every error."""
 
@@ -11,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from experiments.preflight import PreflightError
+from experiments.study_context import EmptyFlipBankError, SweepLayerError
 from flipbank.errors import RecordError
 from flipbank.mining import NonFiniteMarginError
 from flipbank.mining_store import ConfigMismatchError
@@ -25,6 +27,8 @@ KNOWN_ERRORS: tuple[type[Exception], ...] = (
     PreflightError,
     NonFiniteMarginError,
     SAELoadError,
+    EmptyFlipBankError,
+    SweepLayerError,
 )
 EXIT_KNOWN_ERROR = 2
 DEBUG_ENV_VARIABLE = "PSF_WORKBENCH_DEBUG"

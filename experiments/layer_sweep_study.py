@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from torch import Tensor
 
 from experiments.flip_pairs import LabelledPairs
-from flipbank.causal_metrics import patch_outcomes, summarise_patching
+from flipbank.causal_metrics import DEFAULT_GAP_FLOOR, patch_outcomes, summarise_patching
 from interp.handle import ModelHandle
 from interp.layer_sweep import feature_patch_sweep, resid_patch_sweep
 from interp.prompts import PromptTemplate
@@ -18,12 +18,13 @@ from saes.loading import LoadedSAE
 
 
 def _by_layer(
-    margins: Mapping[int, Tensor], pairs: LabelledPairs, kind: str, seed: int
+    margins: Mapping[int, Tensor], pairs: LabelledPairs, kind: str, seed: int, gap_floor: float
 ) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for layer, patched in sorted(margins.items()):
         outcomes = patch_outcomes(pairs.labels["m_orig"], pairs.labels["m_para"], patched.numpy())
-        rows.append({"patch": kind, "layer": layer, **summarise_patching(outcomes, seed).as_row()})
+        summary = summarise_patching(outcomes, seed, gap_floor)
+        rows.append({"patch": kind, "layer": layer, **summary.as_row()})
     return rows
 
 
@@ -33,16 +34,19 @@ def run_layer_sweep(
     template: PromptTemplate,
     features_by_layer: Mapping[int, tuple[LoadedSAE, int]],
     seed: int = 0,
+    layers: Sequence[int] | None = None,
+    gap_floor: float = DEFAULT_GAP_FLOOR,
 ) -> pd.DataFrame:
-    """A layer × metric table: full final-token resid patching at every layer, and feature-component
-    patching at every layer that has an SAE (``features_by_layer``: layer → (SAE, feature))."""
-    resid = resid_patch_sweep(handle, flips.pairs, template)
+    """A layer × metric table: full final-token resid patching at each of ``layers`` (None: every layer),
+    and feature-component patching at every layer that has an SAE (``features_by_layer``: layer → (SAE,
+    feature)); pairs under ``gap_floor`` logits are counted as in the patching table."""
+    resid = resid_patch_sweep(handle, flips.pairs, template, layers)
     slices = {
         layer: feature_slice(loaded.sae, [feature]) for layer, (loaded, feature) in features_by_layer.items()
     }
     features = feature_patch_sweep(handle, flips.pairs, template, slices) if slices else {}
-    rows = _by_layer(resid, flips, "resid_post (final token)", seed)
-    rows += _by_layer(features, flips, "SAE feature component", seed)
+    rows = _by_layer(resid, flips, "resid_post (final token)", seed, gap_floor)
+    rows += _by_layer(features, flips, "SAE feature component", seed, gap_floor)
     return pd.DataFrame(rows)
 
 

@@ -55,10 +55,12 @@ def step_costs(
     shard: tuple[int, int] = (0, 1),
 ) -> list[StepCost]:
     """The cost of each of ``steps`` over ``questions`` (for mining, only shard ``shard[0]`` of
-    ``shard[1]``)."""
+    ``shard[1]``). The layer sweep patches each of the configured ``sweep_layers`` (else each of the
+    ``n_layers`` layers) and the SAE's feature component, one forward each per sweep pair."""
     pairs = sum(len(question.paraphrases) for question in questions)
     controls = min(config.control_pairs, pairs)
     sweep = pairs if config.sweep_pairs is None else min(config.sweep_pairs, pairs)
+    swept = n_layers if config.sweep_layers is None else len(config.sweep_layers)
     clamp = prompt_count(clamp_subset(questions, config.clamp_questions, config.seed))
     costs = {
         "flip_study": lambda: _mining("flip_study", prompt_count(questions, *shard), config),
@@ -66,7 +68,7 @@ def step_costs(
             "features", 3 * min(TRANSFER_PROMPTS, 2 * pairs) + pairs + controls, True
         ),
         "patching": lambda: StepCost("patching", 4 * pairs + controls, True),
-        "layer_sweep": lambda: StepCost("layer_sweep", (n_layers + 1) * sweep, True),
+        "layer_sweep": lambda: StepCost("layer_sweep", (swept + 1) * sweep, True),
         "clamping": lambda: _mining("clamping", clamp, config, CLAMP_CONFIGURATIONS),
         "latency": lambda: StepCost("latency", LATENCY_FORWARDS),
     }

@@ -1,6 +1,6 @@
 """Preflight of the SAE: find the study's SAE on disk (the shipped demo SAE, a local Gemma Scope 2 or sae-lens
-folder, or a release in the local HF cache) and check its layer and d_in against the model's config, reading
-config files and safetensors headers only."""
+folder, or a release in the local HF cache) and check its layer and d_in against the model's config, and the
+studied feature against its width, reading config files and safetensors headers only."""
 
 from __future__ import annotations
 
@@ -30,15 +30,18 @@ class SAEPreflightError(ValueError):
 
 @dataclass(frozen=True)
 class SAEFacts:
-    """The hook point an SAE reads, the decoder layer that is (None: not a layer output), and its d_in."""
+    """The hook point an SAE reads, the decoder layer that is (None: not a layer output), its d_in and its
+    width d_sae (None: not recorded)."""
 
     where: Path
     hook_point: str
     layer: int | None
     d_in: int
+    d_sae: int | None = None
 
     def describe(self) -> str:
-        return f"reads {self.hook_point} (layer {self.layer}), d_in {self.d_in} ({self.where})"
+        width = "" if self.d_sae is None else f", d_sae {self.d_sae}"
+        return f"reads {self.hook_point} (layer {self.layer}), d_in {self.d_in}{width} ({self.where})"
 
 
 def _gemma_scope_facts(folder: Path) -> SAEFacts:
@@ -49,15 +52,17 @@ def _gemma_scope_facts(folder: Path) -> SAEFacts:
     with safe_open(str(folder / PARAMS_FILE), framework="numpy") as params:
         if "w_enc" not in params.keys():  # noqa: SIM118  (safe_open is not a mapping)
             raise SAEPreflightError(str(folder / PARAMS_FILE), "w_enc", "no encoder weights")
-        d_in = int(params.get_slice("w_enc").get_shape()[0])
-    return SAEFacts(folder, hook_point, resid_post_layer(hook_point), d_in)
+        d_in, d_sae = (int(size) for size in params.get_slice("w_enc").get_shape())
+    return SAEFacts(folder, hook_point, resid_post_layer(hook_point), d_in, d_sae)
 
 
 def _sae_lens_facts(folder: Path) -> SAEFacts:
     config = json.loads((folder / SAE_LENS_CONFIG).read_text())
     metadata = config.get("metadata") or {}
     hook_point = str(metadata.get("hook_name") or config.get("hook_name") or "")
-    return SAEFacts(folder, hook_point, resid_post_layer(hook_point), int(config["d_in"]))
+    d_sae = config.get("d_sae")
+    layer = resid_post_layer(hook_point)
+    return SAEFacts(folder, hook_point, layer, int(config["d_in"]), None if d_sae is None else int(d_sae))
 
 
 def folder_facts(folder: Path) -> SAEFacts:
@@ -133,3 +138,14 @@ def fit_problems(facts: SAEFacts, model: ModelFacts) -> list[CheckProblem]:
         reason = f"d_in {facts.d_in}, but {model.spec!r} has d_model {model.d_model}"
         problems.append(CheckProblem("sae", file, "SAE", "d_in", reason))
     return problems
+
+
+def feature_problems(facts: SAEFacts, feature: int | None) -> list[CheckProblem]:
+    """The studied feature (None: the ranking's top one, at run time) must be one of the SAE's d_sae."""
+    if feature is None or facts.d_sae is None or 0 <= feature < facts.d_sae:
+        return []
+    reason = (
+        f"feature {feature} does not exist: the SAE has d_sae {facts.d_sae} features, numbered 0 to "
+        f"{facts.d_sae - 1} (choose another feature, or the SAE of the width it was found in)"
+    )
+    return [CheckProblem("sae", str(facts.where), "SAE", "feature", reason)]

@@ -35,8 +35,9 @@ class StudyConfig:
     """Everything that determines a study's results; its hash names the run folder. ``reliance_condition``
     defines image reliance for the quadrants: the answer changes when the real image is replaced by a blank
     one (the default), removed (none) or swapped for another patient's. ``control_pairs``, ``sweep_pairs``
-    and ``clamp_questions`` are seeded stratified samples drawn with ``seed``. Patching reports how many
-    FlipBank pairs have |m_orig − m_para| below ``gap_floor`` logits, where per-pair recovery is fragile."""
+    and ``clamp_questions`` are seeded stratified samples drawn with ``seed`` (None: all). The layer sweep
+    patches ``sweep_layers`` (None: every decoder layer). Patching reports how many FlipBank pairs have
+    |m_orig − m_para| below ``gap_floor`` logits, where per-pair recovery is fragile."""
 
     name: str
     model: ModelOptions
@@ -51,6 +52,7 @@ class StudyConfig:
     control_pairs: int = 100
     sweep_pairs: int | None = None
     clamp_questions: int | None = None
+    sweep_layers: tuple[int, ...] | None = None
     reliance_condition: ImageCondition = ImageCondition.BLANK
     gap_floor: float = DEFAULT_GAP_FLOOR
     seed: int = 0
@@ -60,11 +62,35 @@ class StudyConfig:
             raise ValueError(
                 "reliance_condition names the image that replaces the real one (blank, none or swapped)"
             )
+        shows_images = any(condition != ImageCondition.NONE for condition in self.image_conditions)
+        if shows_images and self.reliance_condition not in self.image_conditions:
+            raise ValueError(
+                f"StudyConfig.reliance_condition {self.reliance_condition.value!r} is not among the mined "
+                f"image conditions ({', '.join(c.value for c in self.image_conditions)}): quadrants need it"
+            )
+        for name in ("control_pairs", "sweep_pairs", "clamp_questions"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"StudyConfig.{name} must be a positive integer, not {value}")
+        layers = self.sweep_layers
+        if layers is not None and (not layers or min(layers) < 0 or len(set(layers)) != len(layers)):
+            raise ValueError(
+                f"StudyConfig.sweep_layers must be distinct decoder layer indices ≥ 0 (None: every layer), "
+                f"not {layers}"
+            )
 
     def content_hash(self) -> str:
-        """A short sha256 of the configuration (batch size excluded: it changes timing, not results)."""
+        """A short sha256 of the configuration (batch size excluded: it changes timing, not results) and of
+        the question file's content (`QuestionSource.fingerprint`), so that a file replaced at the same path
+        gets its own run folder. ``sweep_layers`` enters only when set, and the shipped demo bank has no
+        fingerprint, so configurations that use neither keep the hash they had before either existed."""
         fields = asdict(self)
         fields["model"].pop("batch_size")
+        if self.sweep_layers is None:
+            fields.pop("sweep_layers")
+        fingerprint = self.questions.fingerprint()
+        if fingerprint is not None:
+            fields["questions"]["fingerprint"] = fingerprint
         text = json.dumps(fields, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 

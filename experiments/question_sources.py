@@ -3,6 +3,7 @@ cache when a model takes images), or the PSF-Med formats pointed at the user's f
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,28 @@ from interp.cache_dir import workbench_cache_dir
 
 SourceKind = Literal["demo", "psf-mimic-json", "flipbank-csv", "hf-psf-med"]
 DEMO_BANK_LABEL = "demo bank (flipbank/data/demo_bank.json)"
+_CHUNK = 1 << 20
+
+
+def path_fingerprint(path: Path) -> str:
+    """What a question file holds: the sha256 of its bytes. For a folder (a local copy of an HF dataset,
+    which can be large) the sha256 of each file's relative name, size and modification time, hidden files
+    and folders (``.cache`` …) left out: replacing or touching a file changes it, and so does copying the
+    folder (new times). ``missing`` when nothing is at ``path`` (the preflight then names the problem)."""
+    digest = hashlib.sha256()
+    if path.is_file():
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+        return f"sha256:{digest.hexdigest()}"
+    if not path.is_dir():
+        return "missing"
+    for file in sorted(path.rglob("*")):
+        relative = file.relative_to(path)
+        if file.is_file() and not any(part.startswith(".") for part in relative.parts):
+            stat = file.stat()
+            digest.update(f"{relative.as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return f"folder-sha256:{digest.hexdigest()}"
 
 
 @dataclass(frozen=True)
@@ -35,6 +58,11 @@ class QuestionSource:
     limit: int | None = None
     skip_invalid: bool = False
     patient_pattern: str | None = MIMIC_PATIENT_PATTERN
+
+    def fingerprint(self) -> str | None:
+        """The content fingerprint of the question file or folder (`path_fingerprint`); None for the shipped
+        demo bank, which is part of the code."""
+        return None if self.kind == "demo" or self.path is None else path_fingerprint(self.path)
 
     def describe(self) -> str:
         where = "" if self.path is None else f":{self.path}"

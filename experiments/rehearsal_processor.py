@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transformers import AutoTokenizer, Gemma3Processor, PreTrainedTokenizerBase
-from transformers.models.gemma3 import Gemma3ImageProcessorPil
+from transformers import Gemma3Processor, PreTrainedTokenizerBase
 
 from experiments.rehearsal_model import RehearsalShape, medgemma_config
-from interp.tiny_model import IMAGE_SPECIAL_TOKENS
+from interp.tiny_model import gemma3_processor
 
 #: Gemma 3's chat template (google/gemma-3-4b-it and google/medgemma-4b-it), image parts included.
 GEMMA3_CHAT_TEMPLATE = (
@@ -73,19 +72,10 @@ def _check_token_ids(tokenizer: PreTrainedTokenizerBase, shape: RehearsalShape) 
 
 
 def build_processor(tokenizer_folder: Path, shape: RehearsalShape) -> Gemma3Processor:
-    """A ``Gemma3Processor`` with MedGemma's image size, image-token count and chat template."""
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder, extra_special_tokens=IMAGE_SPECIAL_TOKENS)
-    _check_token_ids(tokenizer, shape)
-    tokenizer.chat_template = GEMMA3_CHAT_TEMPLATE
-    image_processor = Gemma3ImageProcessorPil(
-        size={"height": shape.image_size, "width": shape.image_size},
-        do_pan_and_scan=False,
-        image_mean=[0.5, 0.5, 0.5],
-        image_std=[0.5, 0.5, 0.5],
+    """A ``Gemma3Processor`` with MedGemma's image size, image-token count, no pan-and-scan and chat
+    template (`gemma3_processor`), after checking that the tokenizer's image token ids are MedGemma's."""
+    processor = gemma3_processor(
+        tokenizer_folder, shape.image_size, shape.image_tokens, GEMMA3_CHAT_TEMPLATE, do_pan_and_scan=False
     )
-    return Gemma3Processor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        chat_template=GEMMA3_CHAT_TEMPLATE,
-        image_seq_length=shape.image_tokens,
-    )
+    _check_token_ids(processor.tokenizer, shape)  # type: ignore[attr-defined]
+    return processor

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,7 @@ from experiments.patching_study import format_patching_summary, run_patching_stu
 from experiments.presets import StudyConfig
 from experiments.report import write_report
 from experiments.run_folder import run_folder, run_step, step_done
-from experiments.study_context import StudyContext
+from experiments.study_context import FLIPBANK_STEPS, StudyContext
 from flipbank.curation import CurationSettings
 from flipbank.mining_plan import plan_jobs
 from flipbank.record_checks import RecordScreen
@@ -131,6 +132,8 @@ def layer_sweep_step(context: StudyContext) -> None:
         context.template,
         {context.sae.layer: (context.sae, context.feature())},
         context.config.seed,
+        context.config.sweep_layers,
+        context.config.gap_floor,
     )
     table.to_parquet(context.folder / "layer_sweep.parquet", index=False)
     print(format_layer_sweep(table))
@@ -192,6 +195,21 @@ def check_mining_plans(context: StudyContext, steps: list[str]) -> None:
             ) from error
 
 
+def check_before_steps(context: StudyContext, steps: list[str]) -> None:
+    """Fail before any of ``steps`` runs when a mining step cannot be mined (`check_mining_plans`) or the
+    layer sweep names a layer the model lacks (this loads the model, which the steps load anyway)."""
+    check_mining_plans(context, steps)
+    if "layer_sweep" in steps and context.config.sweep_layers is not None:
+        context.check_sweep_layers()
+
+
+def _run_step(context: StudyContext, name: str, step: Callable[[StudyContext], None]) -> None:
+    """One step; those that work on FlipBank pairs first check that there are some (`EmptyFlipBankError`)."""
+    if name in FLIPBANK_STEPS:
+        context.require_flipbank(name)
+    step(context)
+
+
 def run_study(
     config: StudyConfig,
     root: Path,
@@ -203,14 +221,15 @@ def run_study(
     """Run every step (or ``only`` those) of ``config`` into its run folder under ``root``; finished steps
     are skipped unless ``force``. Then regenerate the figures (into ``figures_root/<run>`` when given) and
     the run's report from the results on disk. ``screen`` is the preflight's record checks, applied when
-    the question source skips invalid records. Returns the run folder."""
+    the question source skips invalid records. The steps that work on FlipBank pairs raise
+    `EmptyFlipBankError` when the flip study kept none. Returns the run folder."""
     folder = run_folder(root, config)
     context = StudyContext(config, folder, screen)
     print(f"study {config.name} → {folder}")
     chosen = [(name, step) for name, step in STEPS if only is None or name in only]
-    check_mining_plans(context, [name for name, _ in chosen if force or not step_done(folder, name)])
+    check_before_steps(context, [name for name, _ in chosen if force or not step_done(folder, name)])
     for name, step in chosen:
-        run_step(folder, name, lambda step=step: step(context), force)  # type: ignore[misc]
+        run_step(folder, name, partial(_run_step, context, name, step), force)
     if "handle" in context.__dict__:
         handle = context.handle
         provenance = collect_provenance(

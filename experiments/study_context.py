@@ -10,6 +10,7 @@ import pandas as pd
 
 from experiments.presets import StudyConfig
 from experiments.question_sources import load_questions
+from flipbank.curation import answer_pairs
 from flipbank.mining import ImageLoader, default_image_loader
 from flipbank.mining_plan import MiningSettings
 from flipbank.record_checks import RecordScreen
@@ -20,6 +21,34 @@ from interp.handle import ModelHandle
 from interp.loading import load_model
 from interp.prompts import PromptTemplate
 from saes.loading import LoadedSAE, load_sae
+
+#: The steps that work on FlipBank pairs (clamping through the random control feature that patching picks).
+FLIPBANK_STEPS = ("features", "patching", "layer_sweep", "clamping")
+
+
+class EmptyFlipBankError(RuntimeError):
+    """The flip study curated no flipped pair, so the steps that work on FlipBank pairs cannot run; the
+    message gives the curation's counts and what to change."""
+
+
+class SweepLayerError(ValueError):
+    """``sweep_layers`` names a layer the model does not have."""
+
+
+def empty_flipbank_message(rows: pd.DataFrame, condition: str, threshold: float, step: str) -> str:
+    """Why the FlipBank is empty, counted from the mining rows as curation counts them (with no pair kept,
+    every flipped pair fell below the similarity bar), and what to change."""
+    pairs = answer_pairs(rows, condition)
+    parsed = pairs["parsed_answer"].notna() & pairs["parsed_answer_original"].notna()
+    flipped = parsed & (pairs["parsed_answer"] != pairs["parsed_answer_original"])
+    return (
+        f"the FlipBank is empty, so step {step} cannot run ({', '.join(FLIPBANK_STEPS)} need flipped "
+        f"pairs): of {len(pairs)} paraphrase pair(s) considered under the {condition!r} image condition, "
+        f"{int((~parsed).sum())} had an excluded answer, {int((parsed & ~flipped).sum())} did not flip and "
+        f"{int(flipped.sum())} flipped but were removed by the similarity bar (similarity > {threshold}). "
+        "Mine more questions or paraphrases (a larger question file, or a larger --limit), or lower "
+        "`similarity_threshold` in the study configuration; the flip study's results are kept."
+    )
 
 
 def clamp_subset(questions: list[QuestionRecord], n: int | None, seed: int) -> list[QuestionRecord]:
@@ -96,6 +125,24 @@ class StudyContext:
     def flipbank(self) -> list[FlipCase]:
         """The curated FlipBank of the flip study step."""
         return read_jsonl(self.folder / "flip_study" / "flipbank.jsonl", FlipCase)
+
+    def require_flipbank(self, step: str) -> None:
+        """Raise `EmptyFlipBankError` when the flip study curated no pair."""
+        if not self.flipbank():
+            message = empty_flipbank_message(
+                self.rows(), self.primary_condition, self.config.similarity_threshold, step
+            )
+            raise EmptyFlipBankError(f"{self.folder}: {message}")
+
+    def check_sweep_layers(self) -> None:
+        """Raise `SweepLayerError` when a configured sweep layer is not one of the model's decoder layers."""
+        layers, n_layers = self.config.sweep_layers or (), self.handle.n_layers
+        outside = ", ".join(str(layer) for layer in layers if not 0 <= layer < n_layers)
+        if outside:
+            raise SweepLayerError(
+                f"sweep_layers (--sweep-layer) {outside}: {self.config.model.spec!r} has {n_layers} decoder "
+                f"layers, numbered 0 to {n_layers - 1}"
+            )
 
     def feature(self) -> int:
         """The studied feature: the configured one, else the top-ranked feature of the discovery step."""

@@ -1,8 +1,10 @@
-"""Builds ``tiny-mm``: a seeded random multimodal Gemma 3 with a real processor, for fast image-path tests."""
+"""Builds ``tiny-mm``: a seeded random multimodal Gemma 3 with a real processor, for fast image-path tests;
+`gemma3_processor` is the Gemma 3 processor it (and the MedGemma rehearsal) is built with."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import (
@@ -65,13 +67,33 @@ def _tiny_config(vocab_size: int, image_token_id: int, boi_id: int, eoi_id: int)
     return config
 
 
-def _build_tiny(destination: Path, tokenizer_folder: Path) -> None:
+def gemma3_processor(
+    tokenizer_folder: Path,
+    image_size: int,
+    image_tokens: int,
+    chat_template: str | None = None,
+    do_pan_and_scan: bool | None = None,
+) -> Gemma3Processor:
+    """A ``Gemma3Processor`` around the Gemma 3 tokenizer in ``tokenizer_folder`` with the image tokens
+    added: square ``image_size`` images (Gemma 3's defaults otherwise: mean and std 0.5), ``image_tokens``
+    soft tokens per image, and ``chat_template`` on both tokenizer and processor when given.
+    ``do_pan_and_scan`` None leaves the setting unrecorded (the processor then does not pan and scan)."""
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder, extra_special_tokens=IMAGE_SPECIAL_TOKENS)
-    processor = Gemma3Processor(
-        image_processor=Gemma3ImageProcessorPil(size={"height": TINY_IMAGE_SIZE, "width": TINY_IMAGE_SIZE}),
+    size = {"height": image_size, "width": image_size}
+    options: dict[str, Any] = {} if do_pan_and_scan is None else {"do_pan_and_scan": do_pan_and_scan}
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
+    return Gemma3Processor(
+        image_processor=Gemma3ImageProcessorPil(size=size, **options),
         tokenizer=tokenizer,
-        image_seq_length=TINY_IMAGE_TOKENS,
+        image_seq_length=image_tokens,
+        **({} if chat_template is None else {"chat_template": chat_template}),
     )
+
+
+def _build_tiny(destination: Path, tokenizer_folder: Path) -> None:
+    processor = gemma3_processor(tokenizer_folder, TINY_IMAGE_SIZE, TINY_IMAGE_TOKENS)
+    tokenizer = processor.tokenizer  # type: ignore[attr-defined]
     config = _tiny_config(
         len(tokenizer), tokenizer.image_token_id, tokenizer.boi_token_id, tokenizer.eoi_token_id
     )

@@ -15,6 +15,7 @@ import experiments.cli_mining
 from experiments.cli import app
 from experiments.cli_errors import EXIT_KNOWN_ERROR, ReadableErrorsGroup, debug_option
 from experiments.preflight import PreflightError
+from experiments.study_context import EmptyFlipBankError, SweepLayerError
 from flipbank.errors import RecordError
 from flipbank.mining import NonFiniteMarginError
 from flipbank.mining_store import ConfigMismatchError
@@ -31,6 +32,8 @@ KNOWN = [
     PreflightError([CheckProblem("disk", "runs", "run folder", None, "0.10 GiB free")]),
     NonFiniteMarginError("non-finite margin nan for question 'q-1'"),
     SAELoadError("SAE x has d_in 64, but 'tiny-mm' has d_model 32"),
+    EmptyFlipBankError("runs/x: the FlipBank is empty, so step features cannot run (…)"),
+    SweepLayerError("sweep_layers (--sweep-layer) 40: 'tiny-mm' has 4 decoder layers, numbered 0 to 3"),
 ]
 
 

@@ -12,7 +12,13 @@ from transformers import Gemma3Config, Gemma3TextConfig
 from experiments.preflight import PreflightSettings, RunPlan, run_preflight
 from experiments.preflight_cost import CLAMP_CONFIGURATIONS, step_costs
 from experiments.preflight_model import BUILT_IN_SHAPES, ModelFacts, check_model
-from experiments.preflight_sae import SAEPreflightError, fit_problems, folder_facts, sae_facts
+from experiments.preflight_sae import (
+    SAEPreflightError,
+    feature_problems,
+    fit_problems,
+    folder_facts,
+    sae_facts,
+)
 from experiments.presets import SAESource, preset
 from experiments.study import STEPS
 from experiments.study_context import clamp_subset
@@ -111,6 +117,20 @@ def test_the_sae_must_fit_the_model(tmp_path: Path) -> None:
         sae_facts(SAESource(kind="folder", path=tmp_path / "absent"))
 
 
+def test_the_studied_feature_must_be_below_the_sae_width(tmp_path: Path) -> None:
+    facts = folder_facts(gemma_scope_folder(tmp_path / "narrow", 64))  # w_enc is d_in × 8
+    assert facts.d_sae == 8 and "d_in 64, d_sae 8" in facts.describe()
+    assert feature_problems(facts, 7) == [] and feature_problems(facts, None) == []
+    (problem,) = feature_problems(facts, 3818)
+    assert (problem.kind, problem.file, problem.location, problem.field) == (
+        "sae",
+        str(tmp_path / "narrow"),
+        "SAE",
+        "feature",
+    )
+    assert "feature 3818 does not exist: the SAE has d_sae 8 features, numbered 0 to 7" in problem.reason
+
+
 def test_an_sae_release_is_found_in_the_hf_cache_or_named_with_its_download(tmp_path: Path) -> None:
     source = SAESource(
         kind="release", release="gemma-scope-2-4b-it-res", sae_id="layer_17_width_16k_l0_medium"
@@ -137,6 +157,14 @@ def test_mining_costs_count_every_prompt_of_every_condition() -> None:
     assert (cost.forwards, cost.decode_steps) == (2 * 1438, 2 * 1438 * 23)
     shards = [step_costs(config, bank, ["flip_study"], 18, (i, 3))[0].forwards for i in range(3)]
     assert sum(shards) == 1438 and min(shards) > 0
+
+
+def test_the_sweep_costs_one_forward_per_chosen_layer_and_pair() -> None:
+    config = replace(preset("demo"), sweep_pairs=4)
+    bank = load_demo_bank()
+    (every,) = step_costs(config, bank, ["layer_sweep"], 18)
+    (chosen,) = step_costs(replace(config, sweep_layers=(3, 9)), bank, ["layer_sweep"], 18)
+    assert (every.forwards, chosen.forwards) == ((18 + 1) * 4, (2 + 1) * 4)  # + the SAE feature component
 
 
 @pytest.mark.usefixtures("no_model_loads")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from safetensors import safe_open
@@ -37,7 +39,7 @@ DEAD_PROXY = "http://127.0.0.1:9"
 PUBLISHED = ("language_model.model.", "vision_tower.vision_model.", "multi_modal_projector.")
 
 
-def _run_rehearsal(workdir: Path) -> subprocess.CompletedProcess[str]:
+def _run_rehearsal(workdir: Path, *study_options: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "TRANSFORMERS_"))}
     env.update(
         HTTP_PROXY=DEAD_PROXY, HTTPS_PROXY=DEAD_PROXY, NO_PROXY="", PSF_REHEARSAL_PYTHON=sys.executable
@@ -51,6 +53,7 @@ def _run_rehearsal(workdir: Path) -> subprocess.CompletedProcess[str]:
         "--workdir",
         str(workdir),
     ]
+    command += ["--", *study_options] if study_options else []
     return subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False
     )
@@ -80,10 +83,28 @@ def test_every_step_of_the_preset_runs_offline_on_the_cached_stand_ins(rehearsal
     log = (rehearsal / "study.log").read_text()
     hub = rehearsal / "hf-home" / "hub"
     assert f"google/medgemma-4b-it: 4 layers, d_model 64, multimodal (HF cache: {hub}/{MODEL_REPO}" in log
-    assert f"reads model.layers.2.output (layer 2), d_in 64 ({hub}/{SAE_REPO}" in log
+    assert f"reads model.layers.2.output (layer 2), d_in 64, d_sae 4096 ({hub}/{SAE_REPO}" in log
     assert all(f"[{name}] finished in" in log for name, _ in STEPS)
     figures = list((rehearsal / "figures").glob("medgemma-4b-*/layer_sweep.html"))
     assert len(figures) == 1
+
+
+def test_the_full_scale_options_run_every_step_in_bf16_on_the_cpu(rehearsal: Path, tmp_path: Path) -> None:
+    shutil.copytree(rehearsal / "hf-home", tmp_path / "hf-home", symlinks=True)  # the same built cache
+    options = ["--dtype", "bfloat16", "--clamp-questions", "2", "--sweep-layer", "2", "--sweep-pairs", "1"]
+    result = _run_rehearsal(tmp_path, *options, "--control-pairs", "2")
+    assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["all_steps_finished"]
+    assert "is built already" in result.stdout  # the copied cache is reused, not rebuilt
+    folder = Path(summary["run_folder"])
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert (provenance["device"], provenance["dtype"]) == ("cpu", "bfloat16")
+    config = json.loads((folder / "study_config.json").read_text())
+    assert (config["control_pairs"], config["sweep_pairs"], config["clamp_questions"]) == (2, 1, 2)
+    sweep = pd.read_parquet(folder / "layer_sweep.parquet")
+    assert set(sweep["layer"]) == {2} and set(sweep["n"]) == {1}
+    assert folder.name != Path(json.loads((rehearsal / "summary.json").read_text())["run_folder"]).name
 
 
 def test_the_cache_has_the_hub_layout_and_the_published_tensor_names(rehearsal: Path) -> None:

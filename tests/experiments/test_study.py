@@ -1,15 +1,21 @@
 """The whole study on the tiny multimodal model, images included, with a small random SAE."""
 
+import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from experiments.presets import SAESource, preset
+from experiments.cli import app
+from experiments.presets import SAESource, StudyConfig, preset
 from experiments.question_sources import QuestionSource
 from experiments.run_folder import step_done
-from experiments.study import STEPS, run_study
+from experiments.study import STEPS, layer_sweep_step, run_study
+from experiments.study_context import EmptyFlipBankError, StudyContext, SweepLayerError
+from flipbank.demo_bank import load_demo_bank
 from interp.handle import ModelHandle
 from tests.saes.sae_factories import random_jumprelu, resid_sample, write_gemma_scope
 
@@ -19,12 +25,15 @@ def tiny_study(tiny_handle: ModelHandle, tmp_path_factory: pytest.TempPathFactor
     root = tmp_path_factory.mktemp("study")
     sae = random_jumprelu(tiny_handle.d_model, 128, seed=4, sample=resid_sample(tiny_handle, 2))
     sae_folder = write_gemma_scope(root / "sae", sae, 2, "google/gemma-3-4b-it")
-    config = replace(
+    return run_study(tiny_config(sae_folder), root / "runs", figures_root=root / "figures"), root
+
+
+def tiny_config(sae_folder: Path) -> StudyConfig:
+    return replace(
         preset("tiny"),
         questions=QuestionSource(kind="demo", limit=6),
         sae=SAESource(kind="folder", path=sae_folder),
     )
-    return run_study(config, root / "runs", figures_root=root / "figures"), root
 
 
 def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]) -> None:
@@ -57,13 +66,7 @@ def test_a_rerun_skips_every_step(tiny_study: tuple[Path, Path], capsys: pytest.
     folder, root = tiny_study
     config_path = folder / "study_config.json"
     before = config_path.read_text()
-    sae_folder = root / "sae"
-    config = replace(
-        preset("tiny"),
-        questions=QuestionSource(kind="demo", limit=6),
-        sae=SAESource(kind="folder", path=sae_folder),
-    )
-    assert run_study(config, root / "runs") == folder
+    assert run_study(tiny_config(root / "sae"), root / "runs") == folder
     output = capsys.readouterr().out
     assert output.count("done already, skipped") == len(STEPS)
     assert config_path.read_text() == before
@@ -106,6 +109,78 @@ def test_sharded_mining_from_the_command_line_merges_to_the_unsharded_rows(tmp_p
 def test_an_unminable_clamping_subset_is_refused_before_any_step(tmp_path: Path) -> None:
     config = replace(preset("tiny"), questions=QuestionSource(kind="demo", limit=6), clamp_questions=1)
     with pytest.raises(ValueError, match=r"step clamping \(1 questions, clamp_questions=1\).*two distinct"):
+        run_study(config, tmp_path / "runs")
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert not any(step_done(folder, name) for name, _ in STEPS)
+
+
+def _emptied_copy(tiny_study: tuple[Path, Path], root: Path) -> Path:
+    """A copy of the finished tiny run folder, under ``root``, whose FlipBank is empty."""
+    folder, _ = tiny_study
+    copy = root / folder.name
+    shutil.copytree(folder, copy)
+    (copy / "flip_study" / "flipbank.jsonl").write_text("")
+    return copy
+
+
+@pytest.mark.usefixtures("no_model_loads")
+def test_an_empty_flipbank_stops_the_steps_that_need_it_with_the_curation_counts(
+    tiny_study: tuple[Path, Path], tmp_path: Path
+) -> None:
+    folder, root = tiny_study
+    _emptied_copy(tiny_study, tmp_path)
+    kept = sum(1 for line in (folder / "flip_study" / "flipbank.jsonl").read_text().splitlines() if line)
+    for step in ("features", "patching", "layer_sweep", "clamping"):
+        with pytest.raises(EmptyFlipBankError, match=f"so step {step} cannot run") as error:
+            run_study(tiny_config(root / "sae"), tmp_path, only={step}, force=True)
+        message = str(error.value)
+        found = re.search(
+            r"of (\d+) paraphrase pair\(s\) considered under the 'real' image condition, (\d+) had an "
+            r"excluded answer, (\d+) did not flip and (\d+) flipped but were removed by the similarity bar "
+            r"\(similarity > 0\.5\)",
+            message,
+        )
+        assert found is not None, message
+        considered, excluded, same, flipped = map(int, found.groups())
+        assert considered == sum(len(q.paraphrases) for q in load_demo_bank()[:6])
+        assert excluded + same + flipped == considered and flipped >= kept > 0
+        assert "similarity_threshold" in message and "--limit" in message
+
+
+@pytest.mark.usefixtures("no_model_loads")
+def test_the_study_command_prints_the_empty_flipbank_message_and_exits_2(
+    tiny_study: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, root = tiny_study
+    copy = _emptied_copy(tiny_study, tmp_path)
+    arguments = ["study", "--preset", "tiny", "--sae-path", str(root / "sae"), "--limit", "6"]
+    arguments += ["--output", str(tmp_path), "--only", "clamping", "--force", "--no-preflight"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"{copy}: the FlipBank is empty, so step clamping cannot run")
+    assert "Traceback" not in result.output
+
+
+def test_the_sweep_patches_only_the_chosen_layers(tiny_study: tuple[Path, Path], tmp_path: Path) -> None:
+    folder, root = tiny_study
+    config = replace(tiny_config(root / "sae"), sweep_layers=(0, 3), sweep_pairs=2)
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    layer_sweep_step(StudyContext(config, copy))
+    sweep = pd.read_parquet(copy / "layer_sweep.parquet")
+    assert list(zip(sweep["patch"], sweep["layer"], strict=True)) == [
+        ("resid_post (final token)", 0),
+        ("resid_post (final token)", 3),
+        ("SAE feature component", 2),
+    ]
+    assert set(sweep["n"]) == {2}
+    resid = sweep[sweep["patch"] == "resid_post (final token)"]
+    assert resid["mean_recovery"].iloc[-1] == pytest.approx(1.0, abs=1e-3)  # the last layer restores it
+
+
+def test_a_sweep_layer_the_model_lacks_is_refused_before_any_step(tmp_path: Path) -> None:
+    config = replace(preset("tiny"), questions=QuestionSource(kind="demo", limit=6), sweep_layers=(1, 4))
+    with pytest.raises(SweepLayerError, match=r"sweep_layers \(--sweep-layer\) 4: 'tiny-mm' has 4 decoder"):
         run_study(config, tmp_path / "runs")
     (folder,) = (tmp_path / "runs").iterdir()
     assert not any(step_done(folder, name) for name, _ in STEPS)

@@ -1,0 +1,115 @@
+"""Study configurations: the run folder's hash follows the question file's content, not only its path; the
+presets' hashes stay what they were; counts and sweep layers are validated and enter the hash."""
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from experiments.cli_preflight import StudyOverrides
+from experiments.presets import StudyConfig, preset
+from experiments.question_sources import QuestionSource, path_fingerprint
+from interp.images import ImageCondition
+
+#: The run folder names that existing runs use (runs/demo-5d452f4d25c6 …): neither the sweep-layer field
+#: nor the question fingerprint may change a configuration that uses the shipped demo bank and every layer.
+PRESET_HASHES = {"demo": "5d452f4d25c6", "tiny": "e52a1d3bcfa4", "medgemma-4b": "b41de0db4962"}
+
+
+def with_questions(path: Path) -> StudyConfig:
+    config = preset("medgemma-4b")
+    return replace(config, questions=replace(config.questions, path=path))
+
+
+@pytest.mark.parametrize("name", sorted(PRESET_HASHES))
+def test_the_presets_keep_their_hash(name: str) -> None:
+    assert preset(name).content_hash() == PRESET_HASHES[name]
+
+
+def test_a_question_file_replaced_at_the_same_path_gets_another_run_folder(tmp_path: Path) -> None:
+    path = tmp_path / "mimic_test.json"
+    path.write_text('{"results": []}\n')
+    first = with_questions(path).content_hash()
+    path.write_text('{"results": []}\n')  # the same bytes again: the same run folder
+    assert with_questions(path).content_hash() == first
+    path.write_text('{"results": [ ]}\n')
+    assert with_questions(path).content_hash() != first
+    assert path_fingerprint(tmp_path / "absent.json") == "missing"
+
+
+def test_a_dataset_folder_is_fingerprinted_by_names_sizes_and_times(tmp_path: Path) -> None:
+    folder = tmp_path / "psf-med"
+    (folder / "mimic").mkdir(parents=True)
+    data = folder / "mimic" / "test.parquet"
+    data.write_bytes(b"rows")
+    first = path_fingerprint(folder)
+    assert first.startswith("folder-sha256:") and path_fingerprint(folder) == first
+    (folder / ".cache").mkdir()
+    (folder / ".cache" / "download.lock").write_text("x")  # hidden: left out
+    assert path_fingerprint(folder) == first
+    os.utime(data, ns=(0, 10**9))
+    touched = path_fingerprint(folder)
+    assert touched != first
+    (folder / "mimic" / "train.parquet").write_bytes(b"more rows")
+    assert path_fingerprint(folder) not in (first, touched)
+
+
+def test_the_demo_bank_has_no_fingerprint_and_a_file_source_has_its_sha256(tmp_path: Path) -> None:
+    assert QuestionSource(kind="demo", path=tmp_path).fingerprint() is None
+    path = tmp_path / "bank.csv"
+    path.write_bytes(b"abc")
+    source = QuestionSource(kind="flipbank-csv", path=path)
+    sha256_of_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert source.fingerprint() == f"sha256:{sha256_of_abc}"
+
+
+def test_counts_and_sweep_layers_are_validated_naming_the_field() -> None:
+    demo = preset("demo")
+    with pytest.raises(ValueError, match=r"StudyConfig\.control_pairs must be a positive integer, not 0"):
+        replace(demo, control_pairs=0)
+    with pytest.raises(ValueError, match=r"StudyConfig\.sweep_pairs must be a positive integer, not -2"):
+        replace(demo, sweep_pairs=-2)
+    for layers in ((), (-1,), (3, 3)):
+        with pytest.raises(ValueError, match=r"StudyConfig\.sweep_layers must be distinct"):
+            replace(demo, sweep_layers=layers)
+
+
+def test_overrides_reach_the_model_options_and_counts_and_change_the_hash() -> None:
+    demo = preset("demo")
+    overrides = StudyOverrides(
+        device="cpu",
+        dtype="bfloat16",
+        limit=5,
+        control_pairs=3,
+        sweep_pairs=2,
+        clamp_questions=4,
+        sweep_layers=(9, 1, 9),
+    )
+    config = overrides.apply(demo)
+    assert (config.model.device, config.model.dtype, config.model.spec) == ("cpu", "bfloat16", "gemma3-270m")
+    assert (config.questions.limit, config.control_pairs, config.sweep_pairs, config.clamp_questions) == (
+        5,
+        3,
+        2,
+        4,
+    )
+    assert config.sweep_layers == (1, 9)
+    assert StudyOverrides().apply(demo) == demo
+    hashes = {demo.content_hash(), config.content_hash(), replace(demo, sweep_layers=(1, 9)).content_hash()}
+    assert len(hashes) == 3
+
+
+def test_the_reliance_condition_must_be_mined() -> None:
+    tiny = preset("tiny")
+    with pytest.raises(
+        ValueError, match="reliance_condition 'blank' is not among the mined image conditions"
+    ):
+        replace(tiny, image_conditions=(ImageCondition.REAL, ImageCondition.NONE))
+    allowed = replace(
+        tiny,
+        image_conditions=(ImageCondition.REAL, ImageCondition.NONE),
+        reliance_condition=ImageCondition.NONE,
+    )
+    assert allowed.reliance_condition == "none"
+    assert replace(preset("demo"), image_conditions=(ImageCondition.NONE,)).reliance_condition == "blank"
