@@ -62,12 +62,6 @@ class StudyConfig:
             raise ValueError(
                 "reliance_condition names the image that replaces the real one (blank, none or swapped)"
             )
-        shows_images = any(condition != ImageCondition.NONE for condition in self.image_conditions)
-        if shows_images and self.reliance_condition not in self.image_conditions:
-            raise ValueError(
-                f"StudyConfig.reliance_condition {self.reliance_condition.value!r} is not among the mined "
-                f"image conditions ({', '.join(c.value for c in self.image_conditions)}): quadrants need it"
-            )
         for name in ("control_pairs", "sweep_pairs", "clamp_questions"):
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -10,7 +10,6 @@ import pytest
 from experiments.cli_preflight import StudyOverrides
 from experiments.presets import StudyConfig, preset
 from experiments.question_sources import QuestionSource, path_fingerprint
-from interp.images import ImageCondition
 
 #: The run folder names that existing runs use (runs/demo-5d452f4d25c6 …): neither the sweep-layer field
 #: nor the question fingerprint may change a configuration that uses the shipped demo bank and every layer.
@@ -98,18 +97,3 @@ def test_overrides_reach_the_model_options_and_counts_and_change_the_hash() -> N
     assert StudyOverrides().apply(demo) == demo
     hashes = {demo.content_hash(), config.content_hash(), replace(demo, sweep_layers=(1, 9)).content_hash()}
     assert len(hashes) == 3
-
-
-def test_the_reliance_condition_must_be_mined() -> None:
-    tiny = preset("tiny")
-    with pytest.raises(
-        ValueError, match="reliance_condition 'blank' is not among the mined image conditions"
-    ):
-        replace(tiny, image_conditions=(ImageCondition.REAL, ImageCondition.NONE))
-    allowed = replace(
-        tiny,
-        image_conditions=(ImageCondition.REAL, ImageCondition.NONE),
-        reliance_condition=ImageCondition.NONE,
-    )
-    assert allowed.reliance_condition == "none"
-    assert replace(preset("demo"), image_conditions=(ImageCondition.NONE,)).reliance_condition == "blank"
