@@ -8,16 +8,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from flipbank.demo_bank import load_demo_bank
-from flipbank.demo_images import write_synthetic_images
+from flipbank.demo_bank import demo_image_root, load_demo_bank
 from flipbank.patients import MIMIC_PATIENT_PATTERN, with_patients
 from flipbank.question_rows import ReadResult
 from flipbank.readers import read_flipbank_csv, read_hf_psf_med, read_psf_mimic_json
 from flipbank.record_checks import RecordScreen, screen_records
 from flipbank.records import QuestionRecord
 from flipbank.row_fields import describe_row
-from interp.atomic_folder import build_folder_atomically
-from interp.cache_dir import workbench_cache_dir
 
 SourceKind = Literal["demo", "psf-mimic-json", "flipbank-csv", "hf-psf-med"]
 DEMO_BANK_LABEL = "demo bank (flipbank/data/demo_bank.json)"
@@ -67,13 +64,6 @@ class QuestionSource:
     def describe(self) -> str:
         where = "" if self.path is None else f":{self.path}"
         return f"{self.kind}{where}" + ("" if self.limit is None else f"[:{self.limit}]")
-
-
-def demo_image_root(cache_dir: str | Path | None = None) -> Path:
-    """Render the demo bank's synthetic images once into the cache; return their root folder."""
-    ids = sorted({question.image for question in load_demo_bank()})
-    folder = workbench_cache_dir(cache_dir) / "demo-images"
-    return build_folder_atomically(folder, lambda staging: write_synthetic_images(ids, staging))
 
 
 def _read(source: QuestionSource) -> ReadResult:

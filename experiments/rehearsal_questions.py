@@ -65,7 +65,7 @@ def _record(index: int, n_questions: int, n_paraphrases: int) -> dict[str, Any]:
 def _write_image(root: Path, filename: str) -> None:
     target = image_path(root, filename)
     target.parent.mkdir(parents=True, exist_ok=True)
-    picture = render_synthetic_image(filename, size=IMAGE_SIZE).convert("L")
+    picture = render_synthetic_image(filename).image.convert("L").resize((IMAGE_SIZE, IMAGE_SIZE))
     with atomic_path(target) as temporary:
         picture.crop((0, 0, IMAGE_SIZE, IMAGE_HEIGHT)).save(temporary, format="JPEG", quality=90)
 

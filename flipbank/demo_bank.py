@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from flipbank.demo_images import assign_images
+from flipbank.demo_images import RENDERING_VERSION, assign_images, write_synthetic_images
 from flipbank.demo_templates import (
     ABNORMALITY_TEMPLATES,
     CASUAL_TEMPLATES,
@@ -28,14 +28,17 @@ from flipbank.demo_vocabulary import (
     HandWritten,
     Term,
 )
+from flipbank.patients import with_patients
 from flipbank.readers import read_psf_mimic_json
 from flipbank.records import Answer, Paraphrase, Phenomenon, QuestionRecord
-from interp.atomic_folder import atomic_path
+from interp.atomic_folder import atomic_path, build_folder_atomically
+from interp.cache_dir import workbench_cache_dir
 
 DEMO_SEED = 20260221
 DEMO_QUESTION_COUNT = 240
 DEMO_SOURCE = "demo"
 DEMO_BANK_PATH = Path(__file__).parent / "data" / "demo_bank.json"
+STUDIES_PER_PATIENT = (1, 2, 2, 3)
 
 _NO_FINDING_ROLES = {
     Phenomenon.SYNTACTIC_RESTRUCTURING: "syntactic",
@@ -191,13 +194,28 @@ def generate_questions(seed: int = DEMO_SEED, count: int = DEMO_QUESTION_COUNT) 
     return questions
 
 
+def patient_numbers(n_images: int, rng: random.Random) -> list[int]:
+    """The patient of each image: consecutive images belong to one patient, one to three studies each."""
+    numbers: list[int] = []
+    while len(numbers) < n_images:
+        numbers += [len(set(numbers)) + 1] * rng.choice(STUDIES_PER_PATIENT)
+    return numbers[:n_images]
+
+
+def demo_filename(patient: int, image_number: int) -> str:
+    """A MIMIC-CXR-like path (``p<2 digits>/p<subject>/s<study>``): the patient pattern finds its patient."""
+    return f"synthetic/p90/p90{patient:06d}/s90{image_number:06d}.png"
+
+
 def generate_document(seed: int = DEMO_SEED, count: int = DEMO_QUESTION_COUNT) -> dict[str, object]:
     """The demo bank as a PSF-Med MIMIC JSON document (rows under `results`)."""
     questions = generate_questions(seed, count)
     rng = random.Random(seed + 1)
     groups = assign_images([(item.draft.vocabulary.name, item.answer) for item in questions], rng)
     results: list[dict[str, object]] = []
+    patients = patient_numbers(len(groups), rng)
     for image_number, members in enumerate(groups, start=1):
+        filename = demo_filename(patients[image_number - 1], image_number)
         for index in members:
             item = questions[index]
             results.append(
@@ -205,7 +223,7 @@ def generate_document(seed: int = DEMO_SEED, count: int = DEMO_QUESTION_COUNT) -
                     "question_id": f"demo-{len(results) + 1:04d}",
                     "question_type": item.draft.question_type,
                     "answer": item.answer,
-                    "filename": f"synthetic/img_{image_number:04d}.png",
+                    "filename": filename,
                     "original_question": item.draft.original,
                     "finding": item.draft.vocabulary.name,
                     "paraphrases": [
@@ -238,8 +256,17 @@ def write_demo_bank(
 
 def load_demo_bank(image_root: str | Path | None = None, path: Path = DEMO_BANK_PATH) -> list[QuestionRecord]:
     """The demo questions through the real MIMIC reader (source "demo"). With `image_root`, image
-    paths are resolved against it (render the images there with `flipbank.demo_images`)."""
-    return read_psf_mimic_json(path, image_root=image_root, source=DEMO_SOURCE).records
+    paths are resolved against it (render the images there with `flipbank.demo_images`). Patients come
+    from the MIMIC-like image paths."""
+    return with_patients(read_psf_mimic_json(path, image_root=image_root, source=DEMO_SOURCE).records)
+
+
+def demo_image_root(cache_dir: str | Path | None = None) -> Path:
+    """Render the demo bank's synthetic images (with their annotations) once into the cache; return their
+    root folder."""
+    questions = load_demo_bank()
+    folder = workbench_cache_dir(cache_dir) / f"demo-images-v{RENDERING_VERSION}"
+    return build_folder_atomically(folder, lambda staging: write_synthetic_images(questions, staging))
 
 
 def main(arguments: list[str] | None = None) -> int:

@@ -1,20 +1,24 @@
-"""The synthetic images of the demo bank: which demo questions share an image (with answers that
-agree clinically), and deterministic rendering of 224x224 RGB PNGs from their image ids."""
+"""The synthetic images of the demo bank: which demo questions share an image (with answers that agree
+clinically), which findings each image shows (those its answers require, and others that change none), and
+deterministic rendering of 224×224 radiographs with their finding boxes."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-import numpy as np
-from PIL import Image
-
-from flipbank.records import Answer
+from flipbank.demo_findings import draw_findings
+from flipbank.radiographs import Radiograph, render_radiograph
+from flipbank.records import Answer, QuestionRecord
 from interp.atomic_folder import atomic_path
 
 IMAGE_SIZE = 224
+ANNOTATIONS_FILE = "annotations.json"
+RENDERING_VERSION = 2
+"""Bumped whenever the pictures change, so that caches of rendered images are rebuilt."""
 
 #: CheXpert's label hierarchy: a positive child implies a positive parent on the same image.
 PARENT_FINDING = {
@@ -61,26 +65,28 @@ def assign_images(items: list[tuple[str, Answer]], rng: random.Random) -> list[l
     return groups
 
 
-def _seed(image_id: str) -> int:
+def image_seed(image_id: str) -> int:
+    """The rendering seed of an image id (stable across machines and Python versions)."""
     return int.from_bytes(hashlib.sha256(image_id.encode("utf-8")).digest()[:8], "little")
 
 
-def render_synthetic_image(image_id: str, size: int = IMAGE_SIZE) -> Image.Image:
-    """A deterministic chest-radiograph-like picture for an image id: a bright body with two darker
-    lung fields, a soft bright blob at a seeded place, and seeded noise."""
-    rng = np.random.default_rng(_seed(image_id))
-    rows, columns = np.mgrid[0:size, 0:size] / (size - 1)
-    picture = 150.0 + 20.0 * rows
-    for centre in (0.3, 0.7):
-        lung = ((columns - centre) / 0.17) ** 2 + ((rows - 0.48) / 0.32) ** 2
-        picture -= 85.0 * np.exp(-(lung**3))
-    blob_row, blob_column = rng.uniform(0.3, 0.7), rng.uniform(0.2, 0.8)
-    width = rng.uniform(0.03, 0.09)
-    distance = (rows - blob_row) ** 2 + (columns - blob_column) ** 2
-    picture += rng.uniform(40.0, 100.0) * np.exp(-distance / (2 * width**2))
-    picture += rng.normal(0.0, 8.0, size=(size, size))
-    gray = np.clip(np.rint(picture), 0, 255).astype(np.uint8)
-    return Image.fromarray(np.stack([gray, gray, gray], axis=-1))
+def render_synthetic_image(image_id: str, findings: frozenset[str] = frozenset()) -> Radiograph:
+    """The radiograph of an image id showing ``findings`` (`flipbank.radiographs`), seeded by the id."""
+    return render_radiograph(findings, image_seed(image_id))
+
+
+def demo_image_findings(questions: Iterable[QuestionRecord]) -> dict[str, frozenset[str]]:
+    """For each image of ``questions``, the drawn findings: those its answers require, and random others
+    that change none of its answers (drawn with a seed from the image id)."""
+    required: dict[str, dict[str, Answer]] = {}
+    for question in questions:
+        labels = required.setdefault(question.image, {})
+        if question.finding is not None:
+            labels[question.finding] = question.answer
+    return {
+        image_id: draw_findings(random.Random(image_seed(image_id)), labels)
+        for image_id, labels in required.items()
+    }
 
 
 def image_path(folder: Path, image_id: str) -> Path:
@@ -91,14 +97,26 @@ def image_path(folder: Path, image_id: str) -> Path:
     return folder.joinpath(*relative.parts)
 
 
-def write_synthetic_images(image_ids: Iterable[str], folder: str | Path) -> list[Path]:
-    """Renders each distinct image id to `folder/<image id>` as PNG (atomically); returns the paths
-    in order of first appearance. Image paths of the demo bank then resolve against `folder`."""
+def write_synthetic_images(questions: Sequence[QuestionRecord], folder: str | Path) -> list[Path]:
+    """Renders each distinct image of ``questions`` (ids relative to ``folder``) to `folder/<image id>` (PNG),
+    atomically, and writes `ANNOTATIONS_FILE` beside them: per image its patient, drawn findings and their
+    boxes. Returns the image paths in order of first appearance."""
     root = Path(folder)
+    patients = {question.image: question.patient for question in questions}
+    annotations: dict[str, object] = {}
     written: list[Path] = []
-    for image_id in dict.fromkeys(image_ids):
+    for image_id, findings in demo_image_findings(questions).items():
         target = image_path(root, image_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        picture = render_synthetic_image(image_id, findings)
         with atomic_path(target) as temporary:
-            render_synthetic_image(image_id).save(temporary, format="PNG")
+            picture.image.save(temporary, format="PNG")
+        annotations[image_id] = {
+            "patient": patients[image_id],
+            "findings": sorted(findings),
+            "boxes": [{"finding": box.finding, "box": list(box.box)} for box in picture.boxes],
+        }
         written.append(target)
+    with atomic_path(root / ANNOTATIONS_FILE) as temporary:
+        temporary.write_text(json.dumps(annotations, indent=1), encoding="utf-8")
     return written

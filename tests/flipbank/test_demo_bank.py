@@ -119,7 +119,8 @@ def test_every_text_names_the_questions_finding(bank):
 def test_images_are_shared_and_clinically_coherent(bank):
     by_image = defaultdict(dict)
     for record in bank:
-        assert record.image.startswith("synthetic/img_") and record.image.endswith(".png")
+        assert record.image.startswith("synthetic/p90/p90") and record.image.endswith(".png")
+        assert record.patient is not None and record.patient in record.image
         assert record.finding not in by_image[record.image]
         by_image[record.image][record.finding] = record.answer
     assert len(by_image) < len(bank)
