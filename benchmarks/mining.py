@@ -1,8 +1,10 @@
 """Mining benchmark: one mining batch (encode, forward, answer, parse, rows), with and without the shared
 few-shot prefix, against the plain batched forward of the same prompts, as ratios measured in the same
-interleaved rounds, plus prompts per second.
+interleaved rounds, plus prompts per second. ``--images`` times image prompts (the demo bank's real-image
+condition, chat template) whole against after their reused image block, and prints the largest margin
+difference between the two.
 
-Run: ``.venv/bin/python -m benchmarks.mining [--rounds 10] [--batch-size 16]``
+Run: ``.venv/bin/python -m benchmarks.mining [--rounds 10] [--batch-size 16] [--images --model demo-vlm]``
 """
 
 from __future__ import annotations
@@ -11,22 +13,25 @@ import argparse
 
 import torch
 
-from experiments.timing import format_rows, time_interleaved
-from flipbank.demo_bank import load_demo_bank
+from experiments.timing import TimingRow, format_rows, time_interleaved
+from flipbank.demo_bank import demo_image_root, load_demo_bank
 from flipbank.mining import default_image_loader, mine_batch
 from flipbank.mining_plan import MiningSettings, plan_jobs
+from interp.handle import ModelHandle
+from interp.images import ImageCondition
 from interp.loading import load_model
-from interp.prompts import FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
+from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
 from interp.shared_prefix import build_shared_prefix
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="gemma3-270m")
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=16)
-    arguments = parser.parse_args()
-    handle = load_model(arguments.model)
+def _report(arguments: argparse.Namespace, n_prompts: int, rows: list[TimingRow], placement: str) -> None:
+    print(f"model {arguments.model}, batch {n_prompts}, {placement}, {arguments.rounds} rounds")
+    print(format_rows(rows))
+    for row in rows[1:]:
+        print(f"{row.name}: {n_prompts / row.median_seconds:.1f} prompts/s")
+
+
+def text_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int, list[TimingRow]]:
     settings = MiningSettings(batch_size=arguments.batch_size)
     jobs = plan_jobs(load_demo_bank(), settings)[: arguments.batch_size]
     load = default_image_loader(settings.blank_kind, settings.seed)
@@ -44,12 +49,42 @@ def main() -> None:
             handle, jobs, FEW_SHOT_TEMPLATE, settings, load, prefix
         ),
     }
-    rows = time_interleaved(methods, baseline="tokenise + plain forward", rounds=arguments.rounds)
-    placement = f"{handle.device}/{handle.dtype}"
-    print(f"model {arguments.model}, batch {len(jobs)}, {placement}, {arguments.rounds} rounds")
-    print(format_rows(rows))
-    for row in rows[1:]:
-        print(f"{row.name}: {len(jobs) / row.median_seconds:.1f} prompts/s")
+    return len(jobs), time_interleaved(methods, baseline="tokenise + plain forward", rounds=arguments.rounds)
+
+
+def image_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int, list[TimingRow]]:
+    settings = MiningSettings(image_conditions=(ImageCondition.REAL,), batch_size=arguments.batch_size)
+    questions = load_demo_bank(image_root=demo_image_root())
+    jobs = plan_jobs(questions, settings)[: arguments.batch_size]
+    load = default_image_loader(settings.blank_kind, settings.seed)
+    whole = mine_batch(handle, jobs, CHAT_TEMPLATE, settings, load)
+    reused = mine_batch(handle, jobs, CHAT_TEMPLATE, settings, load, reuse_image_prefix=True)
+    gap = max(abs(a.margin - b.margin) for a, b in zip(whole, reused, strict=True))
+    same = all(a.parsed_answer == b.parsed_answer for a, b in zip(whole, reused, strict=True))
+    print(
+        f"{len({job.image for job in jobs})} distinct images; largest |margin difference| {gap:.2e} logits;"
+    )
+    print(f"parsed answers identical: {same}")
+    methods = {
+        "mining batch, whole image prompts": lambda: mine_batch(handle, jobs, CHAT_TEMPLATE, settings, load),
+        "mining batch after the reused image block": lambda: mine_batch(
+            handle, jobs, CHAT_TEMPLATE, settings, load, reuse_image_prefix=True
+        ),
+    }
+    rows = time_interleaved(methods, baseline="mining batch, whole image prompts", rounds=arguments.rounds)
+    return len(jobs), rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="gemma3-270m")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--images", action="store_true", help="image prompts: whole vs reused image block")
+    arguments = parser.parse_args()
+    handle = load_model(arguments.model)
+    n_prompts, rows = (image_rows if arguments.images else text_rows)(handle, arguments)
+    _report(arguments, n_prompts, rows, f"{handle.device}/{handle.dtype}")
 
 
 if __name__ == "__main__":

@@ -97,11 +97,14 @@ def mine_batch(
     settings: MiningSettings,
     load: ImageLoader,
     prefix: SharedPrefix | None = None,
+    reuse_image_prefix: bool = False,
 ) -> list[MiningRow]:
     """Answer and score one batch of jobs (all of one image condition); text prompts run after ``prefix``
-    when given."""
+    when given, image prompts after their image block with ``reuse_image_prefix``."""
     prompts = [_prompt(job, load) for job in jobs]
-    answers = generate_answers(handle, prompts, template, settings.max_new_tokens, prefix)
+    answers = generate_answers(
+        handle, prompts, template, settings.max_new_tokens, prefix, reuse_image_prefix=reuse_image_prefix
+    )
     scores = scores_from_logits(handle, answers.first_step_logits, template)
     if settings.answer_source == "forced_choice":
         texts = ["Yes" if score.margin > 0 else "No" for score in scores]
@@ -156,8 +159,9 @@ def mine(
 ) -> MiningResult:
     """Mine every job of ``settings``' shard into ``output``; rows already there are kept, not recomputed.
     A folder made with a different configuration is refused. One-token text prompts run after the
-    template's shared prefix (built under the caller's hooks, see ``interp.shared_prefix``) unless
-    ``share_prefix`` is False."""
+    template's shared prefix (built under the caller's hooks, see ``interp.shared_prefix``), and image
+    prompts after their image block, computed once per picture in a batch (``interp.image_prefix``), unless
+    ``share_prefix`` is False. Callers' hooks must treat every position alike (capture, clamping)."""
     _check_conditions(handle, settings)
     fingerprint = run_fingerprint(handle.spec, template.describe(), questions, settings)
     store = MiningStore(output, fingerprint).open()
@@ -168,7 +172,7 @@ def mine(
     batches = map_batches(  # a batch that runs out of memory is retried at half the size
         pending,
         settings.batch_size,
-        lambda batch: mine_batch(handle, batch, template, settings, load, prefix),
+        lambda batch: mine_batch(handle, batch, template, settings, load, prefix, share_prefix),
         group=lambda job: job.condition,  # a batch is all of one image condition
         progress="mining" if progress else None,
     )
@@ -185,6 +189,7 @@ def mine(
             "batch_size": settings.batch_size,
             "shard": f"{settings.shard_index}/{settings.shard_count}",
             "shared_prefix_tokens": 0 if prefix is None else len(prefix.token_ids),
+            "image_prefix_reused": share_prefix,
         },
     )
     write_provenance(output, provenance)

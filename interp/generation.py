@@ -12,6 +12,7 @@ from torch import Tensor
 
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
+from interp.image_prefix import image_prefix_inputs
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts
 from interp.shared_prefix import SharedPrefix, forward_inputs
 
@@ -46,17 +47,59 @@ def _one_token_answers(handle: ModelHandle, inputs: dict[str, object]) -> Greedy
     return GreedyAnswers(texts=[text.strip() for text in texts], first_step_logits=logits)
 
 
+def greedy_decode(
+    handle: ModelHandle, inputs: dict[str, object], max_new_tokens: int, template: PromptTemplate
+) -> GreedyAnswers:
+    """Greedy decoding from prepared ``inputs`` (e.g. a question after a cached prefix, see
+    ``interp.image_prefix``): the first forward pass fills the cache, then one token per step, left-padding
+    aware; a row that emits a stop token gets padding from then on, as ``generate`` does."""
+    stops = torch.tensor(stop_token_ids(handle), device=handle.device)
+    pad = int(handle.tokenizer.pad_token_id or 0)
+    with torch.inference_mode():
+        output = handle.model(**{**inputs, "use_cache": True}, logits_to_keep=1)
+        first = output.logits[:, -1, :].float()
+        token = first.argmax(dim=-1)
+        tokens, done = [token], torch.isin(token, stops)
+        mask = inputs["attention_mask"]
+        position = inputs["position_ids"][:, -1:]  # type: ignore[index]
+        assert isinstance(mask, Tensor)
+        for _ in range(max_new_tokens - 1):
+            if bool(done.all()):
+                break
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+            position = position + 1
+            step = handle.model(
+                input_ids=token[:, None],
+                attention_mask=mask,
+                position_ids=position,
+                past_key_values=output.past_key_values,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            token = torch.where(done, pad, step.logits[:, -1, :].argmax(dim=-1))
+            tokens.append(token)
+            done |= torch.isin(token, stops)
+    decoded = handle.tokenizer.batch_decode(torch.stack(tokens, dim=1), skip_special_tokens=True)
+    return GreedyAnswers([_cut(text, template.answer_terminator) for text in decoded], first)
+
+
 def generate_answers(
     handle: ModelHandle,
     prompts: Sequence[PromptInput],
     template: PromptTemplate,
     max_new_tokens: int = 8,
     prefix: SharedPrefix | None = None,
+    reuse_image_prefix: bool = False,
 ) -> GreedyAnswers:
-    """Greedy-decode up to ``max_new_tokens`` for one batch of prompts. One token (enough for a few-shot
-    prompt whose examples answer in one word) is a single forward pass, without ``generate``, that runs
-    after ``prefix`` when given (text prompts; see ``interp.shared_prefix``); longer answers run whole
-    prompts."""
+    """Greedy-decode up to ``max_new_tokens`` for one batch of prompts. With ``reuse_image_prefix``, image
+    prompts that share pictures run their questions after the image block, computed once per picture (see
+    ``interp.image_prefix``; only where no hook edits a particular position). Otherwise one token (enough
+    for a few-shot prompt whose examples answer in one word) is a single forward pass, without
+    ``generate``, that runs after ``prefix`` when given (text prompts; see ``interp.shared_prefix``), and
+    longer answers run whole prompts."""
+    after_image = image_prefix_inputs(handle, prompts, template) if reuse_image_prefix else None
+    if after_image is not None:
+        return greedy_decode(handle, after_image, max_new_tokens, template)
     if max_new_tokens == 1:
         return _one_token_answers(handle, forward_inputs(handle, prompts, template, prefix))
     inputs = encode_prompts(handle, prompts, template)

@@ -61,7 +61,7 @@ def _prompt_token_ids(
     return [list(row) for row in handle.tokenizer(texts)["input_ids"]]
 
 
-def _sliding_window(handle: ModelHandle) -> int | None:
+def sliding_window(handle: ModelHandle) -> int | None:
     text_config = handle.model.config.get_text_config()
     window = getattr(text_config, "sliding_window", None)
     layer_types = getattr(text_config, "layer_types", None) or []
@@ -76,7 +76,7 @@ def build_shared_prefix(handle: ModelHandle, template: PromptTemplate) -> Shared
     first characters can never merge with it."""
     probes = _prompt_token_ids(handle, _PROBE_QUESTIONS, template)
     shared = probes[0][: max(common_prefix_length(probes) - 1, 0)]
-    window = _sliding_window(handle)
+    window = sliding_window(handle)
     if len(shared) < MIN_SHARED_TOKENS or (window is not None and len(shared) >= window):
         return None
     input_ids = torch.tensor([shared], device=handle.device)
@@ -107,7 +107,7 @@ def _suffix(row: list[int], prefix: SharedPrefix, question: str) -> list[int]:
     return row[length:]
 
 
-def _left_padded(
+def left_padded(
     rows: Sequence[list[int]], pad: int
 ) -> tuple[Int[Tensor, "batch pos"], Int[Tensor, "batch pos"]]:
     width = max(len(row) for row in rows)
@@ -128,7 +128,7 @@ def encode_after_prefix(
         return None
     rows = _prompt_token_ids(handle, [prompt.question for prompt in prompts], template)
     suffixes = [_suffix(row, prefix, prompt.question) for row, prompt in zip(rows, prompts, strict=True)]
-    input_ids, suffix_mask = _left_padded(suffixes, int(handle.tokenizer.pad_token_id or 0))
+    input_ids, suffix_mask = left_padded(suffixes, int(handle.tokenizer.pad_token_id or 0))
     if not prefix.fits(input_ids.shape[1]):
         return None
     attention_mask = torch.cat(

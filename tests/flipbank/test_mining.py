@@ -29,9 +29,12 @@ ALL_CONDITIONS = (ImageCondition.REAL, ImageCondition.BLANK, ImageCondition.SWAP
 @pytest.fixture(scope="module")
 def image_questions(tmp_path_factory: pytest.TempPathFactory) -> list[QuestionRecord]:
     root = tmp_path_factory.mktemp("images")
-    ids = sorted({question.image for question in load_demo_bank()})
-    write_synthetic_images(ids, root)
-    return load_demo_bank(image_root=root)[:6]
+    write_synthetic_images(load_demo_bank(), root)
+    questions = load_demo_bank(image_root=root)
+    patients = list(dict.fromkeys(question.patient for question in questions))[:2]
+    return [q for q in questions if q.patient == patients[0]][:3] + [
+        q for q in questions if q.patient == patients[1]
+    ][:3]  # two patients, so that a swapped image is another patient's
 
 
 def _rows(path: Path) -> pd.DataFrame:
@@ -183,3 +186,21 @@ def test_a_prefixed_run_with_image_and_text_conditions_equals_whole_prompts(
     decided = whole["margin"].abs() > 1e-4  # a forced choice is a sign: compare it away from zero
     assert decided.mean() > 0.9
     assert (shared["parsed_answer"] == whole["parsed_answer"])[decided].all()
+
+
+def test_reusing_the_image_block_changes_no_row(
+    tiny_handle: ModelHandle, image_questions: list[QuestionRecord], tmp_path: Path
+) -> None:
+    settings = MiningSettings(image_conditions=ALL_CONDITIONS, batch_size=8)
+    frames = []
+    for share in (True, False):
+        output = tmp_path / str(share)
+        result = mine(tiny_handle, image_questions, CHAT_TEMPLATE, settings, output, share_prefix=share)
+        frames.append(
+            _rows(result.rows_path).sort_values(["image_condition", "question_id", "variant_index"])
+        )
+        provenance = json.loads((output / "provenance.json").read_text())
+        assert provenance["settings"]["image_prefix_reused"] is share
+    reused, whole = frames
+    assert list(reused["answer_text"]) == list(whole["answer_text"])
+    assert (reused["margin"].to_numpy() - whole["margin"].to_numpy()).__abs__().max() < 1e-4
