@@ -53,7 +53,7 @@ def main(debug: bool = debug_option()) -> None:
 
 @app.command("demo-margins")
 def demo_margins(
-    model: str = typer.Option(DEMO_MODEL_SPEC, help="HF id, local folder, gemma3-270m or tiny-mm"),
+    model: str = typer.Option(DEMO_MODEL_SPEC, help="HF id, local folder, demo-vlm, gemma3-270m or tiny-mm"),
     prompt_style: PromptStyle = typer.Option(PromptStyle.FEW_SHOT, help="chat or few_shot"),
     device: str | None = typer.Option(None, help="cpu, cuda, cuda:1 … (default: automatic)"),
     dtype: str | None = typer.Option(None, help="float32, bfloat16 … (default: automatic)"),
@@ -66,7 +66,7 @@ def demo_margins(
 
 @app.command("flip-study")
 def flip_study(
-    model: str = typer.Option(DEMO_MODEL_SPEC, help="HF id, local folder, gemma3-270m or tiny-mm"),
+    model: str = typer.Option(DEMO_MODEL_SPEC, help="HF id, local folder, demo-vlm, gemma3-270m or tiny-mm"),
     prompt_style: PromptStyle = typer.Option(PromptStyle.FEW_SHOT, help="chat or few_shot"),
     conditions: list[ImageCondition] = typer.Option(
         [ImageCondition.NONE], "--condition", help="image conditions to mine (repeat the option)"

@@ -16,6 +16,7 @@ from experiments.study_context import EmptyFlipBankError, SweepLayerError
 from flipbank.errors import RecordError
 from flipbank.mining import NonFiniteMarginError
 from flipbank.mining_store import ConfigMismatchError
+from interp.demo_vlm import DemoVLMNotTrainedError
 from interp.loading import ModelWeightsMissingError
 from saes.loading import SAELoadError
 
@@ -23,6 +24,7 @@ from saes.loading import SAELoadError
 KNOWN_ERRORS: tuple[type[Exception], ...] = (
     RecordError,
     ModelWeightsMissingError,
+    DemoVLMNotTrainedError,
     ConfigMismatchError,
     PreflightError,
     NonFiniteMarginError,

@@ -70,7 +70,7 @@ def mining_config(
 
 
 def mine_command(
-    model: str = typer.Option("gemma3-270m", help="HF id, local folder, gemma3-270m or tiny-mm"),
+    model: str = typer.Option("gemma3-270m", help="HF id, local folder, demo-vlm, gemma3-270m or tiny-mm"),
     prompt_style: PromptStyle = typer.Option(PromptStyle.FEW_SHOT, help="chat or few_shot"),
     source: str = typer.Option("demo", help="demo, psf-mimic-json, flipbank-csv or hf-psf-med"),
     questions: Path | None = typer.Option(None, help="the question file or dataset folder"),

@@ -1,7 +1,7 @@
 """Preflight of the model: is the spec resolvable offline (config, safetensors weights, tokenizer, processor
 and chat template on disk), and what shape has it (layers, d_model, images), all read from its files
 without loading a weight. ``gemma3-270m`` and ``tiny-mm`` are always resolvable: they are built locally on
-first use."""
+first use; ``demo-vlm`` too, once its trained parts are in the package."""
 
 from __future__ import annotations
 
@@ -15,12 +15,17 @@ from transformers import AutoConfig
 from flipbank.record_checks import CheckProblem
 from interp.atomic_folder import is_complete
 from interp.demo_model import DEMO_MODEL_SPEC, demo_model_folder
+from interp.demo_vlm import DEMO_VLM_SPEC, demo_vlm_folder, missing_trained_parts
 from interp.loading import MULTIMODAL_MODEL_TYPES, TEXT_MODEL_TYPES
 from interp.prompts import PromptStyle
 from interp.tiny_model import TINY_MODEL_SPEC, tiny_model_folder
 
 #: (decoder layers, d_model, takes images) of the built-in specs, for when they are not built yet.
-BUILT_IN_SHAPES = {DEMO_MODEL_SPEC: (18, 640, False), TINY_MODEL_SPEC: (4, 64, True)}
+BUILT_IN_SHAPES = {
+    DEMO_MODEL_SPEC: (18, 640, False),
+    DEMO_VLM_SPEC: (18, 640, True),
+    TINY_MODEL_SPEC: (4, 64, True),
+}
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
 _PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
 _WEIGHTS_INDEX = "model.safetensors.index.json"
@@ -126,7 +131,15 @@ def check_model_folder(spec: str, folder: Path, style: PromptStyle, where: str) 
 
 
 def _built_in(spec: str, style: PromptStyle, cache_dir: str | Path | None) -> ModelCheck:
-    folder = demo_model_folder(cache_dir) if spec == DEMO_MODEL_SPEC else tiny_model_folder(cache_dir)
+    problem = missing_trained_parts() if spec == DEMO_VLM_SPEC else None
+    if problem is not None:
+        return ModelCheck().fail(spec, None, problem)
+    folders = {
+        DEMO_MODEL_SPEC: demo_model_folder,
+        DEMO_VLM_SPEC: demo_vlm_folder,
+        TINY_MODEL_SPEC: tiny_model_folder,
+    }
+    folder = folders[spec](cache_dir)
     if is_complete(folder):
         return check_model_folder(spec, folder, style, f"built-in, cached in {folder}")
     layers, width, images = BUILT_IN_SHAPES[spec]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.clamping_study import format_clamping_table, run_clamping_study
+from experiments.demo_vlm_evaluation import held_out_settings
 from experiments.figures import write_figures
 from experiments.flip_pairs import LabelledPairs, flipbank_pairs, non_flip_pairs
 from experiments.flip_study import run_flip_study
@@ -244,6 +245,7 @@ def run_study(
                 "reliance_condition": config.reliance_condition.value,
                 "sampling": "seeded stratified samples (control pairs: phenomenon × answer; sweep pairs: "
                 "phenomenon × direction; clamp questions: answer × finding)",
+                **held_out_settings(config.model.spec),
             },
         )
         write_provenance(folder, provenance)

@@ -5,6 +5,7 @@ committed file byte for byte; `--check` only compares."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 from dataclasses import dataclass
@@ -195,11 +196,14 @@ def generate_questions(seed: int = DEMO_SEED, count: int = DEMO_QUESTION_COUNT) 
 
 
 def patient_numbers(n_images: int, rng: random.Random) -> list[int]:
-    """The patient of each image: consecutive images belong to one patient, one to three studies each."""
-    numbers: list[int] = []
-    while len(numbers) < n_images:
-        numbers += [len(set(numbers)) + 1] * rng.choice(STUDIES_PER_PATIENT)
-    return numbers[:n_images]
+    """The patient of each image: each patient has one to three studies, handed out in rounds (every
+    patient's first study, then every second one …), so that neighbouring images, and any first few
+    questions, belong to different patients and a swapped image can be another patient's."""
+    counts: list[int] = []
+    while sum(counts) < n_images:
+        counts.append(rng.choice(STUDIES_PER_PATIENT))
+    rounds = [number for k in range(max(counts)) for number, count in enumerate(counts, 1) if count > k]
+    return rounds[:n_images]
 
 
 def demo_filename(patient: int, image_number: int) -> str:
@@ -262,10 +266,11 @@ def load_demo_bank(image_root: str | Path | None = None, path: Path = DEMO_BANK_
 
 
 def demo_image_root(cache_dir: str | Path | None = None) -> Path:
-    """Render the demo bank's synthetic images (with their annotations) once into the cache; return their
-    root folder."""
+    """Render the demo bank's synthetic images (with their annotations) once into the cache, in a folder named
+    by the renderer's version and the bank's content; return it."""
     questions = load_demo_bank()
-    folder = workbench_cache_dir(cache_dir) / f"demo-images-v{RENDERING_VERSION}"
+    bank_hash = hashlib.sha256(DEMO_BANK_PATH.read_bytes()).hexdigest()[:10]
+    folder = workbench_cache_dir(cache_dir) / f"demo-images-v{RENDERING_VERSION}-{bank_hash}"
     return build_folder_atomically(folder, lambda staging: write_synthetic_images(questions, staging))
 
 

@@ -1,4 +1,5 @@
-"""Loads a model spec (HF id, local folder, ``gemma3-270m`` or ``tiny-mm``) into a uniform ``ModelHandle``."""
+"""Loads a model spec (HF id, local folder, ``demo-vlm``, ``gemma3-270m`` or ``tiny-mm``) into a uniform
+``ModelHandle``."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from transformers import (
     Gemma3ForConditionalGeneration,
     PretrainedConfig,
     PreTrainedModel,
+    PreTrainedTokenizerBase,
     ProcessorMixin,
 )
 
 from interp.demo_model import DEMO_MODEL_SPEC, ensure_demo_model
+from interp.demo_vlm import DEMO_VLM_SPEC, ensure_demo_vlm
 from interp.handle import ModelHandle
 from interp.placement import Placement, choose_placement
 from interp.tiny_model import TINY_MODEL_SPEC, ensure_tiny_model
@@ -53,6 +56,8 @@ def resolve_spec_folder(spec: str, cache_dir: str | Path | None = None) -> str:
     """Map the built-in specs to their cached folders; any other spec is an HF id or a local path."""
     if spec == DEMO_MODEL_SPEC:
         return str(ensure_demo_model(cache_dir))
+    if spec == DEMO_VLM_SPEC:
+        return str(ensure_demo_vlm(cache_dir))
     if spec == TINY_MODEL_SPEC:
         return str(ensure_tiny_model(cache_dir))
     return spec
@@ -140,6 +145,18 @@ def load_model(
         tokenizer = processor.tokenizer  # type: ignore[union-attr]
     else:
         tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, local_files_only=offline)
+    return handle_from_model(spec, model, tokenizer, processor, options.placement.dtype, revision)
+
+
+def handle_from_model(
+    spec: str,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    processor: ProcessorMixin | None,
+    dtype: torch.dtype,
+    revision: str | None = None,
+) -> ModelHandle:
+    """A handle around a model already in memory (left padding set on its tokenizer)."""
     tokenizer.padding_side = "left"
     layers = decoder_layers(model)
     text_config = model.config.get_text_config()
@@ -151,8 +168,8 @@ def load_model(
         layers=layers,
         n_layers=len(layers),
         d_model=int(text_config.hidden_size),
-        accepts_images=accepts_images,
+        accepts_images=isinstance(model, Gemma3ForConditionalGeneration),
         device=_input_device(model),
-        dtype=options.placement.dtype,
+        dtype=dtype,
         revision=revision,
     )

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import torch
 from jaxtyping import Float
+from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
+from interp.images import load_image
 from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
 from interp.shared_prefix import common_prefix_length
 from saes.token_mask import DEFAULT_TOKEN_FILTER, TokenFilter, included_positions
@@ -35,6 +37,21 @@ def bank_questions(path: str | Path | None = None) -> dict[str, list[str]]:
         + [str(p["text"]) for p in row["paraphrases"]]
         for row in rows
     }
+
+
+def question_images(image_root: Path, path: str | Path | None = None) -> dict[str, Image.Image]:
+    """Each question text of a PSF-Med MIMIC-format file (default: the demo bank) → the picture of the first
+    question that has it (banks repeat stock phrasings), loaded once per file under ``image_root``."""
+    rows = json.loads(Path(path or demo_bank_path()).read_text())["results"]
+    loaded: dict[str, Image.Image] = {}
+    pictures: dict[str, Image.Image] = {}
+    for row in rows:
+        filename = str(row["filename"])
+        if filename not in loaded:
+            loaded[filename] = load_image(image_root / filename)
+        for text in [row["original_question"], *(p["text"] for p in row["paraphrases"])]:
+            pictures.setdefault(str(text), loaded[filename])
+    return pictures
 
 
 def split_questions(
@@ -69,12 +86,19 @@ def collect_activations(
     token_filter: TokenFilter = DEFAULT_TOKEN_FILTER,
     batch_size: int = 16,
     progress: bool = False,
+    images: Sequence[Image.Image] | None = None,
 ) -> Float[Tensor, "token d_model"]:
-    """``resid_post`` of ``layer`` (float32, CPU) at every counted position of every question in ``template``;
-    the forward pass stops after ``layer``. Positions inside the prefix that all prompts share (the few-shot
-    examples) are taken from the first prompt only, so they are not repeated once per question."""
-    prompts = [PromptInput(question) for question in questions]
-    shared = common_prefix_length(_real_tokens(handle, prompts, template)) if len(prompts) > 1 else 0
+    """``resid_post`` of ``layer`` (float32, CPU) at every counted position of every question in ``template``,
+    shown ``images`` (one per question) when given; the forward pass stops after ``layer``. Positions inside
+    the prefix that all text prompts share (the few-shot examples) are taken from the first prompt only, so
+    they are not repeated once per question (image prompts share token ids, not activations, so they keep
+    every position)."""
+    shown = list(images) if images is not None else [None] * len(questions)
+    if len(shown) != len(questions):
+        raise ValueError(f"{len(shown)} images for {len(questions)} questions")
+    prompts = [PromptInput(question, image) for question, image in zip(questions, shown, strict=True)]
+    text_only = images is None and len(prompts) > 1
+    shared = common_prefix_length(_real_tokens(handle, prompts, template)) if text_only else 0
     chunks: list[Tensor] = []
     for start, batch in tqdm(
         list(zip(range(0, len(prompts), batch_size), batched(prompts, batch_size), strict=True)),

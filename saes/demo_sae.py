@@ -36,6 +36,7 @@ from interp.provenance import numeric_environment
 from saes.activation_corpus import bank_questions, collect_activations, shuffled_batches, split_questions
 from saes.gemma_scope_format import CONFIG_FILE, PARAMS_FILE, is_gemma_scope_folder, save_gemma_scope_folder
 from saes.sae_agreement import SAEAgreement, compare_saes
+from saes.sae_quality import SAEQuality, measure_quality
 
 METRICS_FILE = "training_metrics.json"
 DEMO_SAE_VERSION = 1
@@ -73,16 +74,6 @@ class DemoSAEConfig:
 
 
 @dataclass
-class SAEQuality:
-    """Reconstruction quality on a set of activations (FVU against the set's own mean)."""
-
-    fvu: float
-    mean_l0: float
-    dead_fraction: float
-    n_tokens: int
-
-
-@dataclass
 class TrainingReport:
     """What training did and how well the SAE reconstructs held-out activations."""
 
@@ -98,26 +89,6 @@ class TrainingReport:
 
 
 _TEMPLATES = {"chat": CHAT_TEMPLATE, "few_shot": FEW_SHOT_TEMPLATE}
-
-
-@torch.no_grad()
-def measure_quality(
-    sae: JumpReLUTrainingSAE, activations: Float[Tensor, "token d_in"], chunk: int = 4096
-) -> SAEQuality:
-    """FVU, mean L0 and the fraction of features that never fire on ``activations`` (float64 sums)."""
-    squared_error, fired, active = 0.0, torch.zeros(sae.cfg.d_sae, dtype=torch.bool), 0
-    for rows in activations.split(chunk):
-        acts = sae.encode(rows)
-        squared_error += float((sae.decode(acts) - rows).double().pow(2).sum())
-        active += int((acts > 0).sum())
-        fired |= (acts > 0).any(0).cpu()
-    centred = activations.double() - activations.double().mean(0)
-    return SAEQuality(
-        fvu=squared_error / float(centred.pow(2).sum()),
-        mean_l0=active / activations.shape[0],
-        dead_fraction=float((~fired).float().mean()),
-        n_tokens=int(activations.shape[0]),
-    )
 
 
 def _training_sae(config: DemoSAEConfig, d_in: int, scaled: Tensor) -> JumpReLUTrainingSAE:

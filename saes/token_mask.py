@@ -19,17 +19,20 @@ _IMAGE_TOKEN_ATTRIBUTES = ("image_token_id", "boi_token_id", "eoi_token_id")
 class TokenFilter:
     """Positions to leave out. ``exclude_special=None`` means: only on models that take images (there the
     special set holds the image soft tokens and the start/end-of-image markers). ``extra_token_ids`` are left
-    out everywhere (e.g. ``<start_of_turn>`` if a study wants only question words)."""
+    out everywhere (e.g. ``<start_of_turn>`` if a study wants only question words). ``keep_image_tokens``
+    keeps the image soft tokens while still leaving out the other special tokens."""
 
     exclude_bos: bool = True
     exclude_special: bool | None = None
     extra_token_ids: tuple[int, ...] = ()
+    keep_image_tokens: bool = False
 
     def describe(self) -> str:
         """A one-line description for provenance records."""
         special = "auto (multimodal only)" if self.exclude_special is None else str(self.exclude_special)
         return (
             f"exclude_bos={self.exclude_bos}, exclude_special={special}, extra={list(self.extra_token_ids)}"
+            + (", image soft tokens kept" if self.keep_image_tokens else "")
         )
 
 
@@ -56,6 +59,8 @@ def excluded_token_ids(handle: ModelHandle, token_filter: TokenFilter) -> set[in
     )
     if exclude_special:
         excluded |= special_token_ids(handle)
+    if token_filter.keep_image_tokens and handle.image_token_id is not None:
+        excluded.discard(handle.image_token_id)
     if token_filter.exclude_bos and handle.tokenizer.bos_token_id is not None:
         excluded.add(int(handle.tokenizer.bos_token_id))
     return excluded

@@ -1,9 +1,19 @@
+import pytest
 import torch
 
+from flipbank.demo_bank import load_demo_bank
+from flipbank.demo_images import write_synthetic_images
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
-from saes.activation_corpus import bank_questions, collect_activations, shuffled_batches, split_questions
+from saes.activation_corpus import (
+    bank_questions,
+    collect_activations,
+    question_images,
+    shuffled_batches,
+    split_questions,
+)
+from saes.token_mask import TokenFilter
 
 QUESTIONS = ["Is there a pleural effusion?", "Any fluid here?", "Is the heart big?"]
 
@@ -55,3 +65,29 @@ def test_questions_split_by_question_id() -> None:
     assert len(held_ids) <= round(len(bank) * 0.1)
     assert all(text in held_out or text in train for qid in held_ids for text in bank[qid])
     assert split_questions(bank, 0.1, seed=0) == (train, held_out)
+
+
+def test_image_prompts_keep_every_image_token_only_when_asked(
+    tiny_handle: ModelHandle, xray_like_image
+) -> None:
+    images = [xray_like_image, xray_like_image]
+    text_rows = collect_activations(tiny_handle, 1, QUESTIONS[:2], CHAT_TEMPLATE)
+    no_image_tokens = collect_activations(tiny_handle, 1, QUESTIONS[:2], CHAT_TEMPLATE, images=images)
+    with_image_tokens = collect_activations(
+        tiny_handle, 1, QUESTIONS[:2], CHAT_TEMPLATE, TokenFilter(keep_image_tokens=True), images=images
+    )
+    n_image_tokens = tiny_handle.model.config.mm_tokens_per_image
+    # the image block adds line breaks around it but its markers and soft tokens are left out by default
+    assert no_image_tokens.shape[0] >= text_rows.shape[0]
+    assert with_image_tokens.shape[0] == no_image_tokens.shape[0] + 2 * n_image_tokens
+    with pytest.raises(ValueError, match="1 images for 2 questions"):
+        collect_activations(tiny_handle, 1, QUESTIONS[:2], CHAT_TEMPLATE, images=images[:1])
+
+
+def test_question_images_map_each_text_to_its_first_questions_picture(tmp_path) -> None:
+    bank = load_demo_bank()
+    write_synthetic_images(bank, tmp_path)
+    pictures = question_images(tmp_path)
+    first = bank[0]
+    assert pictures[first.original_question].size == (224, 224)
+    assert pictures[first.paraphrases[0].text] is pictures[first.original_question]

@@ -17,11 +17,11 @@ from saes.demo_sae import (
     build_demo_sae,
     demo_sae_folder,
     ensure_demo_sae,
-    measure_quality,
     rebuild_and_compare,
     train_sae,
 )
 from saes.loading import load_sae
+from saes.sae_quality import measure_quality
 
 TINY_CONFIG = DemoSAEConfig(
     model_spec="tiny-mm",
