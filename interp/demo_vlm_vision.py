@@ -102,22 +102,3 @@ def initialise_projector(
     with torch.no_grad():
         weight = getattr(projector, "mm_input_projection_weight")  # noqa: B009
         weight.copy_(read_out.T @ directions / read_out.shape[0])
-
-
-def linear_probe_accuracy(
-    tower: nn.Module,
-    pixels: Float[Tensor, "image 3 height width"],
-    targets: Float[Tensor, "image finding"],
-    held_out: Float[Tensor, "image 3 height width"],
-    held_out_targets: Float[Tensor, "image finding"],
-) -> dict[str, float]:
-    """Per-finding accuracy of a least-squares linear read-out of the frozen tower's mean-pooled states,
-    fitted on the training pictures and scored on held-out ones: what the language model can look up."""
-    with torch.no_grad():
-        train_states = tower(pixel_values=pixels).last_hidden_state.mean(dim=1)
-        test_states = tower(pixel_values=held_out).last_hidden_state.mean(dim=1)
-    ones = torch.ones(len(train_states), 1)
-    solution = torch.linalg.lstsq(torch.cat([train_states, ones], 1), targets * 2 - 1).solution
-    predicted = torch.cat([test_states, torch.ones(len(test_states), 1)], 1) @ solution > 0
-    correct = (predicted == held_out_targets.bool()).float().mean(dim=0)
-    return {finding: float(value) for finding, value in zip(DRAWABLE_FINDINGS, correct, strict=True)}
