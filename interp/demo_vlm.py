@@ -87,10 +87,11 @@ def assemble_demo_vlm(trained: Path, text_folder: Path, destination: Path) -> No
     """Merge the trained parts in ``trained`` into the 270M-based architecture and save a plain
     ``Gemma3ForConditionalGeneration`` folder (weights, processor, training log) at ``destination``."""
     model, processor = untrained_demo_vlm(text_folder)
-    missing = set(image_side_state(model)) - set(load_file(str(trained / VISION_FILE)))
+    image_side = load_file(str(trained / VISION_FILE))
+    missing = set(image_side_state(model)) - set(image_side)
     if missing:
         raise ValueError(f"{trained / VISION_FILE} lacks {sorted(missing)[:3]}")
-    model.load_state_dict(load_file(str(trained / VISION_FILE)), strict=False)
+    model.load_state_dict(image_side, strict=False)
     merged = PeftModel.from_pretrained(model, str(trained)).merge_and_unload()
     merged.save_pretrained(destination, safe_serialization=True)
     processor.save_pretrained(destination)

@@ -22,16 +22,8 @@ from torch import Tensor
 from transformers import DynamicCache
 
 from interp.handle import ModelHandle
-from interp.prompts import PromptInput, PromptTemplate, encode_prompts, position_ids_for
+from interp.prompts import PromptInput, PromptTemplate, encode_prompts, position_ids_for, unpadded_rows
 from interp.shared_prefix import common_prefix_length, left_padded, sliding_window
-
-
-def _rows(encoded: dict[str, Tensor]) -> list[list[int]]:
-    """The unpadded token rows of a left-padded batch."""
-    return [
-        ids[mask.bool()].tolist()
-        for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"], strict=True)
-    ]
 
 
 def image_block_end(rows: Sequence[Sequence[int]], end_of_image: int) -> int | None:
@@ -99,7 +91,7 @@ def image_prefix_inputs(
     if len(first_rows) == len(prompts):
         return None
     encoded = encode_prompts(handle, prompts, template)
-    rows = _rows(encoded)
+    rows = unpadded_rows(encoded)
     end = image_block_end(rows, int(getattr(handle.processor.tokenizer, "eoi_token_id")))  # noqa: B009
     window = sliding_window(handle)
     if end is None or (window is not None and max(len(row) for row in rows) >= window):

@@ -131,6 +131,12 @@ def encode_prompts(
     return {name: value.to(handle.device) for name, value in inputs.items()}
 
 
+def unpadded_rows(encoded: dict[str, Tensor]) -> list[list[int]]:
+    """The token ids of each row of a left-padded batch, padding removed."""
+    ids, mask = encoded["input_ids"].cpu(), encoded["attention_mask"].cpu().bool()
+    return [ids[row][mask[row]].tolist() for row in range(ids.shape[0])]
+
+
 def batched(items: Sequence[PromptInput], batch_size: int) -> list[Sequence[PromptInput]]:
     """Split ``items`` into consecutive batches of at most ``batch_size``."""
     if batch_size < 1:

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
 from interp.images import load_image
-from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
+from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts, unpadded_rows
 from interp.shared_prefix import common_prefix_length
 from saes.token_mask import DEFAULT_TOKEN_FILTER, TokenFilter, included_positions
 
@@ -73,9 +73,7 @@ def split_questions(
 def _real_tokens(
     handle: ModelHandle, prompts: Sequence[PromptInput], template: PromptTemplate
 ) -> list[list[int]]:
-    inputs = encode_prompts(handle, prompts, template)
-    ids, mask = inputs["input_ids"].cpu(), inputs["attention_mask"].cpu().bool()
-    return [ids[row][mask[row]].tolist() for row in range(len(prompts))]
+    return unpadded_rows(encode_prompts(handle, prompts, template))
 
 
 def collect_activations(
