@@ -17,8 +17,11 @@ from experiments.cli_preflight import (
     MAX_QUESTION_CHARS,
     MIN_FREE_MB,
     NO_PREFLIGHT,
+    PRESET,
     SECONDS_PER_FORWARD,
+    SETS,
     SKIP_INVALID,
+    STUDY_FILE,
     SWEEP_LAYERS,
     SWEEP_PAIRS,
     StudyOverrides,
@@ -90,7 +93,9 @@ def flip_study(
 
 @app.command("study")
 def study(
-    preset_name: str = typer.Option("demo", "--preset", help="demo, tiny or medgemma-4b"),
+    study_file: Path | None = STUDY_FILE,
+    preset_name: str = PRESET,
+    sets: list[str] = SETS,
     output: Path = typer.Option(Path("runs"), help="folder that receives the run folder"),
     figures: Path = typer.Option(Path("figures"), help="folder that receives the figures"),
     only: list[str] = typer.Option([], help="run only these steps (repeat the option)"),
@@ -111,13 +116,15 @@ def study(
     clamp_questions: int | None = CLAMP_QUESTIONS,
     sweep_layers: list[int] = SWEEP_LAYERS,
 ) -> None:
-    """Run the whole study of a preset end to end, reusing finished steps, after a preflight that checks
-    everything the run needs before any model is loaded. The device, dtype, count and sweep-layer options
-    override the preset's settings (and so name another run folder)."""
+    """Run a whole study end to end, reusing finished steps, after a preflight that checks everything the
+    run needs before any model is loaded. The study is a TOML file (a shipped preset by default); ``--set``
+    and the device, dtype, count and sweep-layer options override its settings (and so name another run
+    folder, which holds the resolved file as study.toml)."""
     overrides = StudyOverrides(
         device, dtype, limit, control_pairs, sweep_pairs, clamp_questions, tuple(sweep_layers)
     )
-    config = study_config(preset_name, sae_path, questions, image_root, skip_invalid, overrides)
+    study = study_file if study_file is not None else preset_name
+    config = study_config(study, sae_path, questions, image_root, skip_invalid, overrides, sets)
     settings = PreflightSettings(max_question_chars, seconds_per_forward, min_free_mb)
     if not no_preflight:
         preflight_or_fail(study_plan(config, output, only, force), settings)

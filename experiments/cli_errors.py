@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from experiments.preflight import PreflightError
 from experiments.study_context import EmptyFlipBankError, SweepLayerError
+from experiments.study_file import StudyFileError
 from flipbank.errors import RecordError
 from flipbank.mining import NonFiniteMarginError
 from flipbank.mining_store import ConfigMismatchError
@@ -31,6 +32,7 @@ KNOWN_ERRORS: tuple[type[Exception], ...] = (
     SAELoadError,
     EmptyFlipBankError,
     SweepLayerError,
+    StudyFileError,
 )
 EXIT_KNOWN_ERROR = 2
 DEBUG_ENV_VARIABLE = "PSF_WORKBENCH_DEBUG"

@@ -20,8 +20,8 @@ from experiments.cli_preflight import (
 )
 from experiments.model_options import ModelOptions
 from experiments.preflight import PreflightSettings, RunPlan
-from experiments.presets import StudyConfig
 from experiments.question_sources import QuestionSource, SourceKind, load_questions
+from experiments.study_config import StudyConfig
 from flipbank.mining import mine
 from flipbank.mining_plan import AnswerSource, MiningSettings
 from flipbank.mining_store import merge_shards

@@ -18,10 +18,11 @@ from experiments.preflight import SAE_STEPS, PreflightReport, PreflightSettings,
 from experiments.preflight_cost import DEFAULT_SECONDS_PER_FORWARD
 from experiments.preflight_model import check_model
 from experiments.preflight_sae import SAEPreflightError, feature_problems, sae_facts
-from experiments.presets import SAESource, StudyConfig, preset
 from experiments.question_sources import SourceKind
 from experiments.run_folder import run_folder_path, step_done
 from experiments.study import STEPS
+from experiments.study_config import SAESource, StudyConfig
+from experiments.study_file import read_study_file, shipped_study
 from flipbank.record_checks import DEFAULT_MAX_QUESTION_CHARS, CheckProblem
 from interp.images import ImageCondition
 from interp.placement import parse_dtype
@@ -103,18 +104,18 @@ class StudyOverrides:
 
 
 def study_config(
-    preset_name: str,
+    study: str | Path,
     sae_path: Path | None,
     questions: Path | None,
     image_root: Path | None,
     skip_invalid: bool,
     overrides: StudyOverrides = StudyOverrides(),
+    sets: Sequence[str] = (),
 ) -> StudyConfig:
-    """The preset with the command line's SAE folder, question file, skip mode and `StudyOverrides`."""
-    try:
-        config = preset(preset_name)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--preset") from error
+    """The study file (a ``.toml`` path, or a preset's name) with its ``--set`` overrides, then the command
+    line's SAE folder, question file, skip mode and `StudyOverrides`."""
+    path = Path(study) if str(study).endswith(".toml") else shipped_study(str(study))
+    config = read_study_file(path, sets)
     if sae_path is not None:
         config = replace(config, sae=SAESource(kind="folder", path=sae_path))
     if questions is not None:
@@ -173,8 +174,17 @@ def preflight_or_fail(plan: RunPlan, settings: PreflightSettings) -> PreflightRe
     return report
 
 
+STUDY_FILE = typer.Argument(None, help="a study file (TOML); default: the --preset's")
+PRESET = typer.Option("demo", "--preset", help="a shipped study: demo, tiny or medgemma-4b")
+SETS = typer.Option(
+    [], "--set", help="override a study-file key: --set model.batch_size=8 (repeat; key= unsets)"
+)
+
+
 def check_command(
-    preset_name: str = typer.Option("demo", "--preset", help="demo, tiny or medgemma-4b"),
+    study_file: Path | None = STUDY_FILE,
+    preset_name: str = PRESET,
+    sets: list[str] = SETS,
     model: str | None = typer.Option(None, help="check this model instead of the preset's"),
     source: str | None = typer.Option(None, help="question format: demo, psf-mimic-json, flipbank-csv …"),
     questions: Path | None = typer.Option(None, help="a PSF-Med file (for presets that read one)"),
@@ -201,7 +211,8 @@ def check_command(
     overrides = StudyOverrides(
         device, dtype, limit, control_pairs, sweep_pairs, clamp_questions, tuple(sweep_layers)
     )
-    config = study_config(preset_name, sae_path, questions, image_root, skip_invalid, overrides)
+    study = study_file if study_file is not None else preset_name
+    config = study_config(study, sae_path, questions, image_root, skip_invalid, overrides, sets)
     if model is not None:
         config = replace(config, model=replace(config.model, spec=model))
     if source is not None:

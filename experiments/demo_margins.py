@@ -7,10 +7,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from experiments.model_options import ModelOptions
+from experiments.model_options import ModelOptions, load_handle
 from interp.atomic_folder import atomic_path
 from interp.forward import PromptScore, score_prompts
-from interp.loading import load_model
 from interp.prompts import PromptInput
 from interp.provenance import collect_provenance, write_provenance
 
@@ -44,7 +43,7 @@ class PairMargins:
 
 def score_pairs(options: ModelOptions) -> tuple[list[PairMargins], dict[str, str]]:
     """Load the model and score every demo pair; returns the pairs and the placement used."""
-    handle = load_model(options.spec, device=options.device, dtype=options.dtype)
+    handle = load_handle(options)
     prompts = [PromptInput(text) for pair in DEMO_PAIRS for text in pair]
     scores = score_prompts(handle, prompts, options.template, batch_size=options.batch_size)
     pairs = [

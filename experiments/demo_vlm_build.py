@@ -18,9 +18,15 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import Gemma3Processor
 
-from experiments.demo_vlm_evaluation import HeldOutReport, condition_answers, held_out_report
+from experiments.demo_vlm_evaluation import (
+    HeldOutReport,
+    condition_answers,
+    held_out_pictures,
+    held_out_report,
+    vision_accuracy,
+)
 from flipbank.demo_bank import demo_image_root, load_demo_bank
-from flipbank.demo_images import render_synthetic_image
+from flipbank.demo_images import demo_image_findings, render_synthetic_image
 from flipbank.demo_vlm_data import (
     SyntheticStudy,
     labelled_questions,
@@ -42,18 +48,11 @@ from interp.demo_vlm_training import (
     training_batches,
     with_lora,
 )
-from interp.demo_vlm_vision import (
-    VisionPretrainConfig,
-    finding_directions,
-    finding_targets,
-    initialise_projector,
-    pretrain_vision_tower,
-)
+from interp.demo_vlm_vision import VisionPretrainConfig, finding_directions, pretrain_vision, word_targets
 from interp.loading import handle_from_model
 from interp.provenance import numeric_environment
 
 STAGE1_FILE = "vision_stage1.safetensors"
-READ_OUT, NORM = "stage1.read_out", "stage1.mm_soft_emb_norm"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 CHECKPOINT_STATE_FILE = "checkpoint.json"
 
@@ -82,31 +81,36 @@ def _stage1(
     recipe: DemoVLMRecipe,
     work: Path,
 ) -> float:
-    """Pre-train (or restore) the vision tower and the projector's norm, then start the projector from the
-    read-out; returns the seconds spent."""
+    """Pre-train (or restore) the vision tower and the projector so that the soft tokens carry the drawn
+    findings' words on their boxes; returns the seconds spent."""
     tower, projector = (
         model.get_submodule("model.vision_tower"),
         model.get_submodule("model.multi_modal_projector"),
     )
-    norm_weight = projector.get_submodule("mm_soft_emb_norm").get_parameter("weight")
     saved, started = work / STAGE1_FILE, time.perf_counter()
     if saved.exists():
         state = load_file(str(saved))
-        read_out = state.pop(READ_OUT)
-        norm_weight.data.copy_(state.pop(NORM))
-        tower.load_state_dict(state)
-    else:
-        pictures = [render_synthetic_image(s.image_id, s.findings).image for s in studies]
-        pixels = processor.image_processor(pictures, return_tensors="pt")["pixel_values"]  # type: ignore[attr-defined]
-        targets = finding_targets([s.findings for s in studies])
-        read_out, _ = pretrain_vision_tower(tower, projector, pixels, targets, recipe.vision)
-        state = {k: v.contiguous() for k, v in tower.state_dict().items()}
-        save_file({**state, READ_OUT: read_out.contiguous(), NORM: norm_weight.detach().clone()}, str(saved))
-    initialise_projector(projector, read_out, _finding_directions(model, processor))
+        tower.load_state_dict(
+            {k.removeprefix("tower."): v for k, v in state.items() if k.startswith("tower.")}
+        )
+        projector.load_state_dict(
+            {k.removeprefix("projector."): v for k, v in state.items() if k.startswith("projector.")}
+        )
+        return time.perf_counter() - started
+    radiographs = [render_synthetic_image(s.image_id, s.findings) for s in studies]
+    pixels = processor.image_processor([r.image for r in radiographs], return_tensors="pt")["pixel_values"]  # type: ignore[attr-defined]
+    side = int(processor.image_seq_length**0.5)  # type: ignore[attr-defined]
+    directions = finding_directions_of(model, processor)
+    targets = word_targets([r.boxes for r in radiographs], directions, side, pixels.shape[-1])
+    pretrain_vision(tower, projector, pixels, targets, recipe.vision)
+    state = {f"tower.{k}": v.contiguous() for k, v in tower.state_dict().items()}
+    state |= {f"projector.{k}": v.contiguous() for k, v in projector.state_dict().items()}
+    save_file(state, str(saved))
     return time.perf_counter() - started
 
 
-def _finding_directions(model: nn.Module, processor: Gemma3Processor) -> torch.Tensor:
+def finding_directions_of(model: nn.Module, processor: Gemma3Processor) -> torch.Tensor:
+    """Each drawable finding's words as the language model receives them (`finding_directions`)."""
     tokenizer = processor.tokenizer  # type: ignore[attr-defined]
     names = [tokenizer.encode(f" {finding}", add_special_tokens=False) for finding in DRAWABLE_FINDINGS]
     embeddings = model.get_submodule("model.language_model.embed_tokens")
@@ -174,6 +178,10 @@ def train_demo_vlm(recipe: DemoVLMRecipe, text_folder: Path, work: Path) -> Trai
     items = labelled_questions(studies, training_phrasings(held_out), recipe.per_answer, recipe.seed)
     model, processor = untrained_demo_vlm(text_folder, seed=recipe.seed)
     seconds_vision = _stage1(model, processor, studies, recipe, work)
+    pictures_held_out, shown = held_out_pictures(demo_image_findings(bank))
+    pixels = processor.image_processor(pictures_held_out, return_tensors="pt")["pixel_values"]  # type: ignore[attr-defined]
+    vision = vision_accuracy(model, pixels, shown, finding_directions_of(model, processor))
+    print("Vision stage, held-out accuracy per finding:", vision)
     handle = handle_from_model(DEMO_VLM_SPEC, model, processor.tokenizer, processor, torch.float32)  # type: ignore[attr-defined]
     batches = training_batches(items, recipe.answers, majority_answers(studies))
     trainer = answer_trainer(with_lora(model, recipe.answers), recipe.answers, len(batches))
@@ -194,6 +202,7 @@ def train_demo_vlm(recipe: DemoVLMRecipe, text_folder: Path, work: Path) -> Trai
         "n_training_images": len(studies),
         "n_steps": len(batches),
         "seconds_vision_stage": round(seconds_vision, 1),
+        "vision_held_out_accuracy": vision,
         "seconds_answer_stage": round(time.perf_counter() - started, 1),
         "resumed_at_step": start,
         "loss_every_10_steps": [

@@ -9,10 +9,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor, nn
 
+from flipbank.demo_images import render_synthetic_image
+from flipbank.radiographs import DRAWABLE_FINDINGS
 from flipbank.records import QuestionRecord
 from flipbank.statistics import ConfidenceInterval, bootstrap_mean_ci
 from interp.demo_vlm import DEMO_VLM_SPEC, demo_vlm_folder, training_log
+from interp.demo_vlm_vision import finding_scores, soft_tokens
 from interp.forward import score_prompts
 from interp.handle import ModelHandle
 from interp.images import ImageCondition, blank_image, load_image, swap_partners
@@ -119,3 +125,30 @@ def held_out_settings(model_spec: str, cache_dir: str | Path | None = None) -> d
         if isinstance(rate, dict):
             settings[f"demo VLM held-out {name.replace('_', ' ')}"] = HeldOutRate(**rate).describe()
     return settings
+
+
+def vision_accuracy(
+    model: nn.Module, pixels: Tensor, shown: list[frozenset[str]], directions: Tensor
+) -> dict[str, float]:
+    """Per drawable finding, how often the soft tokens tell whether a picture shows it (`finding_scores`
+    above 0.5), over pictures ``pixels`` that show ``shown``."""
+    with torch.no_grad():
+        tokens = soft_tokens(
+            model.get_submodule("model.vision_tower"),
+            model.get_submodule("model.multi_modal_projector"),
+            pixels,
+        )
+        said = (finding_scores(tokens, directions) > 0.5).numpy()  # (image, finding)
+    truth = np.array([[finding in drawn for finding in DRAWABLE_FINDINGS] for drawn in shown])
+    return {
+        finding: round(float((said[:, i] == truth[:, i]).mean()), 3)
+        for i, finding in enumerate(DRAWABLE_FINDINGS)
+    }
+
+
+def held_out_pictures(
+    image_findings: dict[str, frozenset[str]],
+) -> tuple[list[Image.Image], list[frozenset[str]]]:
+    """The rendered held-out pictures and what each shows."""
+    pictures = [render_synthetic_image(image, drawn).image for image, drawn in image_findings.items()]
+    return pictures, list(image_findings.values())

@@ -14,8 +14,8 @@ from pathlib import Path
 from experiments.preflight_cost import DEFAULT_SECONDS_PER_FORWARD, describe_costs, step_costs
 from experiments.preflight_model import ModelFacts, check_model
 from experiments.preflight_sae import SAEPreflightError, fit_problems, sae_facts
-from experiments.presets import StudyConfig
 from experiments.question_sources import read_source
+from experiments.study_config import StudyConfig
 from experiments.study_context import StudyContext, clamp_subset
 from flipbank.errors import RecordError
 from flipbank.image_checks import DEFAULT_IMAGE_WORKERS

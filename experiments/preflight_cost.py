@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from experiments.presets import StudyConfig
 from experiments.study import TRANSFER_PROMPTS
+from experiments.study_config import StudyConfig
 from experiments.study_context import clamp_subset
 from flipbank.records import QuestionRecord
 

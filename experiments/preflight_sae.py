@@ -12,7 +12,7 @@ from huggingface_hub import try_to_load_from_cache
 from safetensors import safe_open
 
 from experiments.preflight_model import ModelFacts
-from experiments.presets import SAESource
+from experiments.study_config import SAESource
 from flipbank.record_checks import CheckProblem
 from saes.gemma_scope_format import CONFIG_FILE, PARAMS_FILE, resid_post_layer
 

@@ -10,7 +10,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from experiments.presets import StudyConfig
+from experiments.study_config import StudyConfig
+from experiments.study_file import RESOLVED_FILE, study_toml
 from interp.atomic_folder import atomic_path
 
 CONFIG_FILE = "study_config.json"
@@ -22,13 +23,18 @@ def run_folder_path(root: Path, config: StudyConfig) -> Path:
 
 
 def run_folder(root: Path, config: StudyConfig) -> Path:
-    """``root/<preset>-<config hash>``, created with the configuration written beside the results."""
+    """``root/<preset>-<config hash>``, created with the configuration written beside the results: as JSON
+    (read by the figures) and as the resolved study file, which reruns the study as it is."""
     folder = run_folder_path(root, config)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / CONFIG_FILE
-    if not path.exists():
-        with atomic_path(path) as temporary:
-            temporary.write_text(json.dumps(asdict(config), indent=2, default=str) + "\n")
+    written = {
+        CONFIG_FILE: json.dumps(asdict(config), indent=2, default=str) + "\n",
+        RESOLVED_FILE: study_toml(config),
+    }
+    for name, text in written.items():
+        if not (folder / name).exists():
+            with atomic_path(folder / name) as temporary:
+                temporary.write_text(text)
     return folder
 
 

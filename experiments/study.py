@@ -18,9 +18,9 @@ from experiments.flip_study import run_flip_study
 from experiments.latency_study import run_latency_study
 from experiments.layer_sweep_study import format_layer_sweep, run_layer_sweep
 from experiments.patching_study import format_patching_summary, run_patching_study
-from experiments.presets import StudyConfig
 from experiments.report import write_report
 from experiments.run_folder import run_folder, run_step, step_done
+from experiments.study_config import StudyConfig
 from experiments.study_context import FLIPBANK_STEPS, StudyContext
 from flipbank.curation import CurationSettings
 from flipbank.mining_plan import plan_jobs
@@ -246,6 +246,7 @@ def run_study(
                 "sampling": "seeded stratified samples (control pairs: phenomenon × answer; sweep pairs: "
                 "phenomenon × direction; clamp questions: answer × finding)",
                 **held_out_settings(config.model.spec),
+                **({} if handle.adapter is None else {"adapter": handle.adapter}),
             },
         )
         write_provenance(folder, provenance)

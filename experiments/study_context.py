@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.presets import StudyConfig
+from experiments.model_options import load_handle
 from experiments.question_sources import load_questions
+from experiments.study_config import StudyConfig
 from flipbank.curation import answer_pairs
 from flipbank.mining import ImageLoader, default_image_loader
 from flipbank.mining_plan import MiningSettings
@@ -18,7 +19,6 @@ from flipbank.record_io import read_jsonl
 from flipbank.records import FlipCase, QuestionRecord
 from flipbank.sampling import stratified_sample
 from interp.handle import ModelHandle
-from interp.loading import load_model
 from interp.prompts import PromptTemplate
 from saes.loading import LoadedSAE, load_sae
 
@@ -70,7 +70,7 @@ class StudyContext:
     @cached_property
     def handle(self) -> ModelHandle:
         options = self.config.model
-        return load_model(options.spec, device=options.device, dtype=options.dtype)
+        return load_handle(options)
 
     @property
     def template(self) -> PromptTemplate:

@@ -31,10 +31,10 @@ class AnswerTrainingConfig:
 
     lora_rank: int = 8
     lora_alpha: int = 16
-    lm_lr: float = 3e-4
-    projector_lr: float = 1e-3
+    lm_lr: float = 5e-4
+    projector_lr: float = 1e-4
     batch_size: int = 8
-    epochs: int = 1
+    epochs: int = 2
     warm_up_steps: int = 30
     text_only_every: int = 10
     seed: int = 0

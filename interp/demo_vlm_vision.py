@@ -1,6 +1,13 @@
-"""Stage 1 of the demo VLM's training: the SigLIP vision tower learns the drawn findings as a multi-label
-classifier read from the image soft tokens, and the projector starts by mapping each token onto the words of
-the findings it reads out (`initialise_projector`)."""
+"""Stage 1 of the demo VLM's training: the SigLIP vision tower and the projector learn to put each drawn
+finding's *words* on the image soft tokens that cover its box. A soft token whose cell shows an effusion
+carries the input embedding of " pleural effusion"; a cell that shows nothing carries the zero vector. The
+language model then only has to match the question's words against words in the picture (a duplicate-token
+look-up it half knows), and attention to the image tokens is attention to where the findings are.
+
+>>> cells = token_cells(side=7, image_size=224)
+>>> cells[0], cells[8]
+((0, 0, 32, 32), (32, 32, 64, 64))
+"""
 
 from __future__ import annotations
 
@@ -12,12 +19,15 @@ from jaxtyping import Float
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from flipbank.radiographs import DRAWABLE_FINDINGS
+from flipbank.radiographs import DRAWABLE_FINDINGS, Box, FindingBox
+
+FINDING_CELL_WEIGHT = 5.0
+"""How much more a token showing a finding counts in the loss than an empty one (findings cover few cells)."""
 
 
 @dataclass(frozen=True)
 class VisionPretrainConfig:
-    """How long and how fast the vision tower is pre-trained."""
+    """How long and how fast the vision tower and projector are pre-trained."""
 
     steps: int = 300
     batch_size: int = 32
@@ -25,62 +35,95 @@ class VisionPretrainConfig:
     seed: int = 0
 
 
-def finding_targets(findings: Sequence[frozenset[str]]) -> Float[Tensor, "image finding"]:
-    """One 0/1 column per drawable finding."""
-    return torch.tensor([[float(f in drawn) for f in DRAWABLE_FINDINGS] for drawn in findings])
+def token_cells(side: int, image_size: int) -> list[Box]:
+    """The pixel box of each soft token, row by row (Gemma 3 pools the patch grid into side × side cells)."""
+    step = image_size // side
+    return [
+        (col * step, row * step, (col + 1) * step, (row + 1) * step)
+        for row in range(side)
+        for col in range(side)
+    ]
 
 
-def soft_token_states(tower: nn.Module, projector: nn.Module, pixels: Tensor) -> Tensor:
-    """The image soft tokens before the projection matrix: patch states average-pooled and RMS-normed as
-    Gemma 3's projector does, shape (image, token, vision hidden)."""
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def word_targets(
+    boxes: Sequence[Sequence[FindingBox]],
+    directions: Float[Tensor, "finding d_model"],
+    side: int,
+    image_size: int,
+) -> Float[Tensor, "image token d_model"]:
+    """Each picture's target soft tokens: the sum of the directions of the findings whose box overlaps the
+    token's cell (`DRAWABLE_FINDINGS` order), zero where none does."""
+    cells = token_cells(side, image_size)
+    targets = torch.zeros(len(boxes), len(cells), directions.shape[1])
+    for image, drawn in enumerate(boxes):
+        for finding_box in drawn:
+            direction = directions[DRAWABLE_FINDINGS.index(finding_box.finding)]
+            for token, cell in enumerate(cells):
+                if _overlaps(cell, finding_box.box):
+                    targets[image, token] += direction
+    return targets
+
+
+def soft_tokens(
+    tower: nn.Module, projector: nn.Module, pixels: Tensor
+) -> Float[Tensor, "image token d_model"]:
+    """The image soft tokens as the language model receives them: patch states average-pooled, RMS-normed
+    and projected, as Gemma 3's projector does."""
     states = tower(pixel_values=pixels).last_hidden_state  # (image, patch, hidden)
-    side = int(states.shape[1] ** 0.5)
-    grid = states.transpose(1, 2).reshape(states.shape[0], states.shape[2], side, side)
-    pooled = getattr(projector, "avg_pool")(grid).flatten(2).transpose(1, 2)  # noqa: B009
-    return getattr(projector, "mm_soft_emb_norm")(pooled)  # type: ignore[no-any-return]  # noqa: B009
+    return projector(states)  # type: ignore[no-any-return]
 
 
-def pretrain_vision_tower(
+def word_loss(
+    predicted: Float[Tensor, "image token d_model"], targets: Float[Tensor, "image token d_model"]
+) -> Tensor:
+    """Squared error per token relative to the targets' mean squared norm, tokens that show a finding
+    weighted by `FINDING_CELL_WEIGHT`."""
+    shown = targets.norm(dim=-1) > 0  # (image, token)
+    weight = 1.0 + (FINDING_CELL_WEIGHT - 1.0) * shown.float()
+    scale = targets[shown].pow(2).sum(-1).mean() if shown.any() else targets.new_tensor(1.0)
+    errors = (predicted - targets).pow(2).sum(-1)  # (image, token)
+    return (weight * errors).sum() / (weight.sum() * scale)
+
+
+def pretrain_vision(
     tower: nn.Module,
     projector: nn.Module,
     pixels: Float[Tensor, "image 3 height width"],
-    targets: Float[Tensor, "image finding"],
+    targets: Float[Tensor, "image token d_model"],
     config: VisionPretrainConfig,
     progress: bool = True,
-) -> tuple[Float[Tensor, "finding hidden"], list[float]]:
-    """Train ``tower`` (and the projector's norm) in place so that its soft tokens tell the drawn findings:
-    one linear read-out without bias applied to each token, pooled by `image_logits`, binary cross-entropy
-    against the picture's findings. Returns the read-out's weights and the loss of every step
-    (batches seeded)."""
+) -> list[float]:
+    """Train ``tower`` and ``projector`` in place on `word_loss` (batches seeded); returns every step's
+    loss."""
     generator = torch.Generator().manual_seed(config.seed)
-    hidden = int(getattr(tower.config, "hidden_size"))  # noqa: B009 (a transformers config)
-    head = nn.Linear(hidden, targets.shape[1], bias=False)
-    parameters = [
-        *tower.parameters(),
-        *projector.get_submodule("mm_soft_emb_norm").parameters(),
-        *head.parameters(),
-    ]
+    parameters = [*tower.parameters(), *projector.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.steps)
     tower.train()
     losses = []
     for _ in tqdm(range(config.steps), desc="vision tower", unit="step", disable=not progress):
         batch = torch.randint(len(pixels), (config.batch_size,), generator=generator)
-        logits = head(soft_token_states(tower, projector, pixels[batch]))  # (batch, token, finding)
-        loss = nn.functional.binary_cross_entropy_with_logits(image_logits(logits), targets[batch])
+        loss = word_loss(soft_tokens(tower, projector, pixels[batch]), targets[batch])
         optimizer.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
         schedule.step()
         losses.append(float(loss.detach()))
     tower.eval()
-    return head.weight.detach(), losses
+    return losses
 
 
-def image_logits(token_logits: Float[Tensor, "image token finding"]) -> Float[Tensor, "image finding"]:
-    """A picture's finding logits: the mean of its tokens', so that every token learns to tell every finding
-    (a smooth maximum over tokens learned the small findings more slowly in a 300-step trial)."""
-    return token_logits.mean(dim=1)
+def finding_scores(
+    tokens: Float[Tensor, "image token d_model"], directions: Float[Tensor, "finding d_model"]
+) -> Float[Tensor, "image finding"]:
+    """How strongly a picture shows each finding: the largest coefficient of its direction over the
+    tokens (about 1 on a token that carries the finding's words, about 0 elsewhere)."""
+    coefficients = tokens @ directions.T / directions.pow(2).sum(-1)  # (image, token, finding)
+    return coefficients.amax(dim=1)
 
 
 def finding_directions(
@@ -89,16 +132,3 @@ def finding_directions(
     """One direction per finding in the language model's input space: the mean embedding of its name's
     tokens, times ``scale`` (Gemma multiplies input embeddings by sqrt(d_model))."""
     return torch.stack([embeddings[ids].mean(dim=0) for ids in token_ids]) * scale
-
-
-def initialise_projector(
-    projector: nn.Module,
-    read_out: Float[Tensor, "finding hidden"],
-    directions: Float[Tensor, "finding d_model"],
-) -> None:
-    """Start the projection so that a soft token lands on the words of the findings it reads out: a token
-    whose read-out says "effusion" carries the embedding of "pleural effusion" (the language model then
-    matches the question's words against the picture's instead of learning an arbitrary code)."""
-    with torch.no_grad():
-        weight = getattr(projector, "mm_input_projection_weight")  # noqa: B009
-        weight.copy_(read_out.T @ directions / read_out.shape[0])

@@ -16,7 +16,8 @@ class ModelHandle:
     """A loaded model with everything needed to prompt it, hook it and read its yes-minus-no margin.
 
     ``layers`` are the decoder layers whose outputs are the residual stream after each layer
-    (``resid_post``). ``processor`` is set only for models that take images.
+    (``resid_post``). ``processor`` is set only for models that take images. ``adapter`` names the PEFT
+    adapter injected into ``model`` (`interp.adapters.with_adapter`), if any.
     """
 
     spec: str
@@ -30,6 +31,7 @@ class ModelHandle:
     device: torch.device
     dtype: torch.dtype
     revision: str | None = None
+    adapter: str | None = None
     _yes_no_cache: dict[bool, YesNoTokens] = field(default_factory=dict, repr=False)
 
     def yes_no_tokens(self, leading_space: bool) -> YesNoTokens:

@@ -19,8 +19,9 @@ from experiments.preflight_sae import (
     folder_facts,
     sae_facts,
 )
-from experiments.presets import SAESource, preset
+from experiments.presets import preset
 from experiments.study import STEPS
+from experiments.study_config import SAESource
 from experiments.study_context import clamp_subset
 from flipbank.demo_bank import load_demo_bank
 from flipbank.mining_plan import MiningSettings, plan_jobs

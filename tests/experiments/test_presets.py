@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from experiments.cli_preflight import StudyOverrides
-from experiments.presets import StudyConfig, preset
+from experiments.presets import preset
 from experiments.question_sources import QuestionSource, path_fingerprint
+from experiments.study_config import StudyConfig
 
 #: The run folder names that existing runs use (runs/demo-5d452f4d25c6 …): neither the sweep-layer field
 #: nor the question fingerprint may change a configuration that uses the shipped demo bank and every layer.

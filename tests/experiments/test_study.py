@@ -10,10 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from experiments.cli import app
-from experiments.presets import SAESource, StudyConfig, preset
+from experiments.presets import preset
 from experiments.question_sources import QuestionSource
 from experiments.run_folder import step_done
 from experiments.study import STEPS, layer_sweep_step, run_study
+from experiments.study_config import SAESource, StudyConfig
 from experiments.study_context import EmptyFlipBankError, StudyContext, SweepLayerError
 from flipbank.demo_bank import load_demo_bank
 from interp.handle import ModelHandle

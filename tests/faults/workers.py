@@ -11,8 +11,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from experiments.presets import SAESource, StudyConfig, preset
+from experiments.presets import preset
 from experiments.question_sources import QuestionSource
+from experiments.study_config import SAESource, StudyConfig
 from flipbank.demo_bank import load_demo_bank
 from flipbank.mining import MiningResult, mine
 from flipbank.mining_plan import MiningSettings

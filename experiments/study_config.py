@@ -1,0 +1,94 @@
+"""What a study is: the model, questions, image conditions, SAE, feature, subsets and seed of one run, as one
+frozen configuration whose hash names the run folder. Study files (`experiments.study_file`) describe it;
+the presets are shipped study files (`experiments.presets`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from experiments.model_options import ModelOptions
+from experiments.question_sources import QuestionSource, path_fingerprint
+from flipbank.causal_metrics import DEFAULT_GAP_FLOOR
+from flipbank.mining_plan import AnswerSource
+from interp.images import ImageCondition
+
+SAEKind = Literal["demo", "release", "folder"]
+ALL_CONDITIONS = (ImageCondition.REAL, ImageCondition.BLANK, ImageCondition.SWAPPED, ImageCondition.NONE)
+
+
+@dataclass(frozen=True)
+class SAESource:
+    """The SAE a study decodes with: the demo SAE, a sae-lens release + id, or a local folder."""
+
+    kind: SAEKind = "demo"
+    release: str | None = None
+    sae_id: str | None = None
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything that determines a study's results; its hash names the run folder. ``reliance_condition``
+    defines image reliance for the quadrants: the answer changes when the real image is replaced by a blank
+    one (the default), removed (none) or swapped for another patient's. ``control_pairs``, ``sweep_pairs``
+    and ``clamp_questions`` are seeded stratified samples drawn with ``seed`` (None: all). The layer sweep
+    patches ``sweep_layers`` (None: every decoder layer). Patching reports how many FlipBank pairs have
+    |m_orig − m_para| below ``gap_floor`` logits, where per-pair recovery is fragile."""
+
+    name: str
+    model: ModelOptions
+    questions: QuestionSource = field(default_factory=QuestionSource)
+    image_conditions: tuple[ImageCondition, ...] = (ImageCondition.NONE,)
+    answer_source: AnswerSource = "greedy"
+    max_new_tokens: int = 1
+    similarity_threshold: float = 0.95
+    sae: SAESource = field(default_factory=SAESource)
+    feature: int | None = None
+    clamp_value: float = 0.0
+    control_pairs: int = 100
+    sweep_pairs: int | None = None
+    clamp_questions: int | None = None
+    sweep_layers: tuple[int, ...] | None = None
+    reliance_condition: ImageCondition = ImageCondition.BLANK
+    gap_floor: float = DEFAULT_GAP_FLOOR
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.reliance_condition == ImageCondition.REAL:
+            raise ValueError(
+                "reliance_condition names the image that replaces the real one (blank, none or swapped)"
+            )
+        for name in ("control_pairs", "sweep_pairs", "clamp_questions"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"StudyConfig.{name} must be a positive integer, not {value}")
+        layers = self.sweep_layers
+        if layers is not None and (not layers or min(layers) < 0 or len(set(layers)) != len(layers)):
+            raise ValueError(
+                f"StudyConfig.sweep_layers must be distinct decoder layer indices ≥ 0 (None: every layer), "
+                f"not {layers}"
+            )
+
+    def content_hash(self) -> str:
+        """A short sha256 of the configuration (batch size excluded: it changes timing, not results) and of
+        the question file's content (`QuestionSource.fingerprint`), so that a file replaced at the same path
+        gets its own run folder; likewise an adapter folder's content. ``sweep_layers`` and ``model.adapter``
+        enter only when set, and the shipped demo bank has no
+        fingerprint, so configurations that use neither keep the hash they had before either existed."""
+        fields = asdict(self)
+        fields["model"].pop("batch_size")
+        if self.model.adapter is None:
+            fields["model"].pop("adapter")
+        else:
+            fields["model"]["adapter_fingerprint"] = path_fingerprint(self.model.adapter)
+        if self.sweep_layers is None:
+            fields.pop("sweep_layers")
+        fingerprint = self.questions.fingerprint()
+        if fingerprint is not None:
+            fields["questions"]["fingerprint"] = fingerprint
+        text = json.dumps(fields, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
