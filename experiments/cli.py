@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from experiments.cli_errors import ReadableErrorsGroup, debug_option
+from experiments.cli_lora import train_lora_command
 from experiments.cli_mining import merge_command, mine_command
 from experiments.cli_preflight import (
     CLAMP_QUESTIONS,
@@ -133,6 +134,7 @@ def study(
 
 
 app.command("check")(check_command)
+app.command("train-lora")(train_lora_command)
 app.command("mine")(mine_command)
 app.command("merge-shards")(merge_command)
 

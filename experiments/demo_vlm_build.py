@@ -6,13 +6,13 @@ held-out targets are measured and printed at the end, and saved in the training 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from peft import PeftModel
 from PIL import Image
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -35,13 +35,11 @@ from flipbank.demo_vlm_data import (
     training_phrasings,
 )
 from flipbank.radiographs import DRAWABLE_FINDINGS
-from interp.atomic_folder import atomic_path
 from interp.cache_dir import workbench_cache_dir
 from interp.demo_model import ensure_demo_model
 from interp.demo_vlm import DEMO_VLM_SPEC, SHIPPED_DEMO_VLM, save_trained, save_trained_log
 from interp.demo_vlm_architecture import untrained_demo_vlm
 from interp.demo_vlm_training import (
-    AnswerTrainer,
     AnswerTrainingConfig,
     answer_trainer,
     train_answers,
@@ -51,10 +49,9 @@ from interp.demo_vlm_training import (
 from interp.demo_vlm_vision import VisionPretrainConfig, finding_directions, pretrain_vision, word_targets
 from interp.loading import handle_from_model
 from interp.provenance import numeric_environment
+from interp.training_state import Trainer, restore_checkpoint, save_checkpoint
 
 STAGE1_FILE = "vision_stage1.safetensors"
-CHECKPOINT_FILE = "checkpoint.safetensors"
-CHECKPOINT_STATE_FILE = "checkpoint.json"
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,7 @@ class DemoVLMRecipe:
     studies_per_patient: int = 4
     per_answer: int = 240
     seed: int = 0
-    vision: VisionPretrainConfig = field(default_factory=lambda: VisionPretrainConfig(steps=800))
+    vision: VisionPretrainConfig = field(default_factory=lambda: VisionPretrainConfig(steps=1500))
     answers: AnswerTrainingConfig = field(default_factory=AnswerTrainingConfig)
     checkpoint_every: int = 50
 
@@ -118,50 +115,11 @@ def finding_directions_of(model: nn.Module, processor: Gemma3Processor) -> torch
     return finding_directions(embeddings.get_parameter("weight").detach(), names, scale)
 
 
-def _restore(trainer: AnswerTrainer, work: Path, losses: list[float]) -> int:
-    """Load the last checkpoint into ``trainer``; returns the number of steps it covers."""
-    if not (work / CHECKPOINT_FILE).exists():
-        return 0
-    tensors = load_file(str(work / CHECKPOINT_FILE))
-    state = json.loads((work / CHECKPOINT_STATE_FILE).read_text())
-    trainer.model.load_state_dict(
-        {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}, strict=False
-    )
-    optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, tensor in tensors.items():
-        if key.startswith("optimizer."):
-            _, index, name = key.split(".", 2)
-            optimizer_state.setdefault(int(index), {})[name] = tensor
-    trainer.optimizer.load_state_dict({"state": optimizer_state, "param_groups": state["param_groups"]})
-    trainer.schedule.load_state_dict(state["schedule"])
-    losses[:] = list(state["losses"])
-    return len(losses)
-
-
-def _checkpoint(trainer: AnswerTrainer, work: Path, losses: list[float]) -> None:
-    """Save the trainable weights and the optimiser's tensors as safetensors, the rest as JSON (no pickle)."""
-    tensors = {
-        f"model.{n}": p.detach().contiguous() for n, p in trainer.model.named_parameters() if p.requires_grad
-    }
-    optimizer = trainer.optimizer.state_dict()
-    for index, values in optimizer["state"].items():
-        tensors |= {f"optimizer.{index}.{name}": value.contiguous() for name, value in values.items()}
-    state = {
-        "losses": losses,
-        "param_groups": optimizer["param_groups"],
-        "schedule": trainer.schedule.state_dict(),
-    }
-    with atomic_path(work / CHECKPOINT_FILE) as temporary:
-        save_file(tensors, str(temporary))
-    with atomic_path(work / CHECKPOINT_STATE_FILE) as temporary:
-        temporary.write_text(json.dumps(state))
-
-
 @dataclass
 class TrainedDemoVLM:
     """A freshly trained model (LoRA still separate) with its processor-bearing handle and log."""
 
-    trainer: AnswerTrainer
+    trainer: Trainer[PeftModel]
     processor: Gemma3Processor
     log: dict[str, object]
 
@@ -186,13 +144,13 @@ def train_demo_vlm(recipe: DemoVLMRecipe, text_folder: Path, work: Path) -> Trai
     batches = training_batches(items, recipe.answers, majority_answers(studies))
     trainer = answer_trainer(with_lora(model, recipe.answers), recipe.answers, len(batches))
     losses: list[float] = []
-    start = _restore(trainer, work, losses)
+    start = restore_checkpoint(trainer, work, losses)
     pictures = _pictures(studies)
 
     def on_step(step: int, loss: float) -> None:
         losses.append(loss)
         if (step + 1) % recipe.checkpoint_every == 0 or step + 1 == len(batches):
-            _checkpoint(trainer, work, losses)
+            save_checkpoint(trainer, work, losses)
 
     started = time.perf_counter()
     train_answers(trainer, handle, batches, pictures.__getitem__, start, on_step)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from PIL import Image
-from torch import Tensor
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 from transformers import Gemma3ForConditionalGeneration
 
@@ -21,6 +21,7 @@ from flipbank.demo_vlm_data import LabelledQuestion
 from flipbank.records import Answer
 from interp.handle import ModelHandle
 from interp.prompts import CHAT_TEMPLATE, PromptInput, encode_prompts
+from interp.training_state import Trainer, warm_up_then_cosine
 
 LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 
@@ -100,35 +101,23 @@ def with_lora(model: Gemma3ForConditionalGeneration, config: AnswerTrainingConfi
     return wrapped  # type: ignore[return-value]
 
 
-@dataclass
-class AnswerTrainer:
-    """The LoRA-wrapped model with its optimiser and schedule (state that a checkpoint saves)."""
-
-    model: PeftModel
-    optimizer: torch.optim.Optimizer
-    schedule: torch.optim.lr_scheduler.LRScheduler
-
-
-def answer_trainer(model: PeftModel, config: AnswerTrainingConfig, total_steps: int) -> AnswerTrainer:
+def answer_trainer(model: PeftModel, config: AnswerTrainingConfig, total_steps: int) -> Trainer[PeftModel]:
     """AdamW with the projector's own learning rate, linear warm-up then cosine decay."""
     projector = [p for n, p in model.named_parameters() if p.requires_grad and "multi_modal_projector" in n]
     lora = [p for n, p in model.named_parameters() if p.requires_grad and "multi_modal_projector" not in n]
     groups = [{"params": lora, "lr": config.lm_lr}, {"params": projector, "lr": config.projector_lr}]
     optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
-    warm_up = torch.optim.lr_scheduler.LinearLR(optimizer, 0.05, 1.0, total_iters=config.warm_up_steps)
-    decay = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(total_steps - config.warm_up_steps, 1))
-    schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [warm_up, decay], [config.warm_up_steps])
-    return AnswerTrainer(model, optimizer, schedule)
+    return Trainer(model, optimizer, warm_up_then_cosine(optimizer, config.warm_up_steps, total_steps))
 
 
-def step_loss(model: PeftModel, inputs: dict[str, Tensor], targets: Tensor) -> Tensor:
+def step_loss(model: nn.Module, inputs: dict[str, Tensor], targets: Tensor) -> Tensor:
     """Cross-entropy of the first answer token over the whole vocabulary."""
     logits = model(**inputs, logits_to_keep=1, use_cache=False).logits[:, -1, :]
     return torch.nn.functional.cross_entropy(logits.float(), targets)
 
 
 def train_answers(
-    trainer: AnswerTrainer,
+    trainer: Trainer[PeftModel],
     handle: ModelHandle,
     batches: Sequence[Batch],
     picture: Callable[[str], Image.Image],

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from flipbank.radiographs import DRAWABLE_FINDINGS, Box, FindingBox
 
-FINDING_CELL_WEIGHT = 5.0
+FINDING_CELL_WEIGHT = 10.0
 """How much more a token showing a finding counts in the loss than an empty one (findings cover few cells)."""
 
 
@@ -120,9 +120,10 @@ def pretrain_vision(
 def finding_scores(
     tokens: Float[Tensor, "image token d_model"], directions: Float[Tensor, "finding d_model"]
 ) -> Float[Tensor, "image finding"]:
-    """How strongly a picture shows each finding: the largest coefficient of its direction over the
-    tokens (about 1 on a token that carries the finding's words, about 0 elsewhere)."""
-    coefficients = tokens @ directions.T / directions.pow(2).sum(-1)  # (image, token, finding)
+    """How strongly a picture shows each finding: the largest least-squares coefficient of its direction
+    over the tokens (1 on a token that carries exactly the finding's words, 0 elsewhere; the directions are
+    far from orthogonal, so a plain projection would mix them)."""
+    coefficients = tokens @ torch.linalg.pinv(directions)  # (image, token, finding)
     return coefficients.amax(dim=1)
 
 

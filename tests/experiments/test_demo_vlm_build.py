@@ -19,6 +19,7 @@ from interp.forward import score_prompts
 from interp.images import ImageCondition
 from interp.loading import handle_from_model, load_model
 from interp.prompts import CHAT_TEMPLATE, PromptInput
+from interp.training_state import CHECKPOINT_FILE
 
 TINY_RECIPE = DemoVLMRecipe(
     n_train_patients=10,
@@ -46,17 +47,17 @@ def test_an_interrupted_run_resumes_to_the_same_weights(
     straight: TrainedDemoVLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reference = _trainable(straight)
-    save = demo_vlm_build._checkpoint
+    save = demo_vlm_build.save_checkpoint
 
     def save_then_stop(*args: object) -> None:
         save(*args)  # type: ignore[arg-type]
         raise InterruptedRunError
 
     with monkeypatch.context() as patch:
-        patch.setattr(demo_vlm_build, "_checkpoint", save_then_stop)
+        patch.setattr(demo_vlm_build, "save_checkpoint", save_then_stop)
         with pytest.raises(InterruptedRunError):
             train_demo_vlm(TINY_RECIPE, ensure_demo_model(), tmp_path)
-    assert (tmp_path / demo_vlm_build.CHECKPOINT_FILE).is_file()
+    assert (tmp_path / CHECKPOINT_FILE).is_file()
     resumed = _trainable(train_demo_vlm(TINY_RECIPE, ensure_demo_model(), tmp_path))
     assert reference.keys() == resumed.keys() and len(reference) > 100
     for name, tensor in reference.items():
