@@ -65,7 +65,7 @@ def normalised(questions: Sequence[QuestionRecord]) -> list[QuestionRecord]:
 
 
 @contextmanager
-def _clamped(handle: ModelHandle, loaded: LoadedSAE, feature: int | None, value: float) -> Iterator[None]:
+def clamped(handle: ModelHandle, loaded: LoadedSAE, feature: int | None, value: float) -> Iterator[None]:
     if feature is None:
         yield
         return
@@ -73,14 +73,14 @@ def _clamped(handle: ModelHandle, loaded: LoadedSAE, feature: int | None, value:
         yield
 
 
-def _flip_indicators(rows: pd.DataFrame) -> pd.Series:
+def flip_indicators(rows: pd.DataFrame) -> pd.Series:
     selected = condition_rows(rows, primary_condition(rows), [])
     table = question_flips(selected, first_paraphrases(selected, None))
     return table.loc[table["evaluable"], "flipped"].astype(float)
 
 
-def _paired_row(baseline: pd.Series, rows: pd.DataFrame, seed: int) -> dict[str, float]:
-    current = _flip_indicators(rows)
+def paired_row(baseline: pd.Series, rows: pd.DataFrame, seed: int) -> dict[str, float]:
+    current = flip_indicators(rows)
     shared = baseline.index.intersection(current.index)
     test = paired_permutation_test(current.loc[shared], baseline.loc[shared], seed=seed)
     return {"flip_rate_difference": test.difference, "permutation_p_value": test.p_value, "paired_n": test.n}
@@ -106,16 +106,16 @@ def run_clamping_study(
         run_settings = replace(settings, intervention=label)
         run_questions = normalised(questions) if configuration.normalise else list(questions)
         folder = output / configuration.name.replace(" ", "_").replace("+", "plus")
-        with _clamped(handle, loaded, configuration.clamped_feature, clamp_value):
+        with clamped(handle, loaded, configuration.clamped_feature, clamp_value):
             result = mine(handle, run_questions, template, run_settings, folder)
         rows = pd.read_parquet(result.rows_path)
-        baseline_flips = _flip_indicators(rows) if baseline_flips is None else baseline_flips
+        baseline_flips = flip_indicators(rows) if baseline_flips is None else baseline_flips
         table = robustness_table(rows, seed=settings.seed)
         table = table[
             table["metric"].isin(TABLE_METRICS) & table["group"].isin(["all", "originals", "blank"])
         ]
         tables.append(
-            table.assign(configuration=configuration.name, **_paired_row(baseline_flips, rows, settings.seed))
+            table.assign(configuration=configuration.name, **paired_row(baseline_flips, rows, settings.seed))
         )
     return pd.concat(tables, ignore_index=True)
 

@@ -11,6 +11,7 @@ saved in PEFT's format with ``training_log.json`` (its recipe, resolved layers, 
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,7 +29,7 @@ from interp.images import load_image
 from interp.lora_layers import resolve_lora_layers
 from interp.lora_training import LoraTrainingConfig, lora_trainer, pair_batches, train_lora
 from interp.patching import PatchPair
-from interp.prompts import PromptInput
+from interp.prompts import PromptInput, PromptTemplate
 from interp.provenance import numeric_environment
 from interp.training_state import restore_checkpoint, save_checkpoint
 
@@ -72,44 +73,77 @@ def _split_record(split: QuestionSplit) -> dict[str, list[str]]:
     }
 
 
+def adapter_finished(output: Path) -> bool:
+    """Whether ``output`` holds a finished adapter (its training log is written last)."""
+    return (output / TRAINING_LOG_FILE).is_file()
+
+
 def train_adapter(config: LoraRunConfig, output: Path) -> Path:
-    """Train (or resume) the adapter of ``config`` into ``output``; a finished run (its training log is
-    there) is not repeated. Returns ``output``."""
-    if (output / TRAINING_LOG_FILE).is_file():
+    """Train (or resume) the adapter of ``config`` into ``output``; a finished run is not repeated.
+    Returns ``output``."""
+    if adapter_finished(output):
         print(f"{output} holds a finished adapter; delete the folder to train again")
         return output
     handle = load_handle(config.model)
     questions = load_questions(config.questions, with_images=handle.accepts_images)
     split = split_by_patient(questions, config.eval_fraction, config.training.seed)
+    run = AdapterRun(config.training, config.model.template, config.checkpoint_every)
+    return fit_adapter(handle, split, run, output, {"run": asdict(config)})
+
+
+@dataclass(frozen=True)
+class AdapterRun:
+    """How one adapter is fitted: the recipe, the prompt template, how often to checkpoint, and at most
+    ``max_pairs`` training pairs (a seeded sample; None: all)."""
+
+    training: LoraTrainingConfig
+    template: PromptTemplate
+    checkpoint_every: int = 25
+    max_pairs: int | None = None
+
+
+def fit_adapter(
+    handle: ModelHandle, split: QuestionSplit, run: AdapterRun, output: Path, recipe: dict[str, object]
+) -> Path:
+    """Fit an adapter on ``split.train`` into ``output`` (resuming its checkpoint), injected into
+    ``handle``'s model; saves it in PEFT's format with its log (``recipe`` included) and the split."""
     pairs, answers = training_pairs(handle, split.train)
-    steps = pair_batches(len(pairs), config.training)
-    trainer = lora_trainer(handle, config.training, len(steps))
+    if run.max_pairs is not None and len(pairs) > run.max_pairs:
+        chosen = sorted(random.Random(run.training.seed).sample(range(len(pairs)), run.max_pairs))
+        pairs, answers = [pairs[i] for i in chosen], [answers[i] for i in chosen]
+    steps = pair_batches(len(pairs), run.training)
+    trainer = lora_trainer(handle, run.training, len(steps))
     losses: list[float] = []
     start = restore_checkpoint(trainer, output, losses)
 
     def on_step(step: int, loss: float) -> None:
         losses.append(loss)
-        if (step + 1) % config.checkpoint_every == 0 and step + 1 < len(steps):
+        if (step + 1) % run.checkpoint_every == 0 and step + 1 < len(steps):
             save_checkpoint(trainer, output, losses)
 
     started = time.perf_counter()
-    train_lora(trainer, handle, pairs, answers, config.training, config.model.template, start, on_step)
+    train_lora(trainer, handle, pairs, answers, run.training, run.template, start, on_step)
     trainer.model.save_pretrained(str(output))
-    log = _training_log(config, handle, len(pairs), losses, time.perf_counter() - started, start)
+    log = _training_log(run.training, handle, len(pairs), losses, time.perf_counter() - started, start)
     (output / SPLIT_FILE).write_text(json.dumps(_split_record(split), indent=1) + "\n")
     with atomic_path(output / TRAINING_LOG_FILE) as temporary:  # written last: marks the run finished
-        temporary.write_text(json.dumps(log, indent=2, default=str) + "\n")
+        temporary.write_text(json.dumps(recipe | log, indent=2, default=str) + "\n")
     return output
 
 
 def _training_log(
-    config: LoraRunConfig, handle: ModelHandle, n_pairs: int, losses: list[float], seconds: float, start: int
+    training: LoraTrainingConfig,
+    handle: ModelHandle,
+    n_pairs: int,
+    losses: list[float],
+    seconds: float,
+    start: int,
 ) -> dict[str, object]:
     return {
-        "config": asdict(config),
+        "training": asdict(training),
         "model": handle.spec,
         "n_layers": handle.n_layers,
-        "adapted_layers": list(resolve_lora_layers(config.training.layers, handle.n_layers)),
+        "adapted_layers": list(resolve_lora_layers(training.layers, handle.n_layers)),
         "n_training_pairs": n_pairs,
         "n_steps": len(losses),
         "resumed_at_step": start,

@@ -47,6 +47,22 @@ def _mining(step: str, prompts: int, config: StudyConfig, repeats: int = 1) -> S
     return StepCost(step, forwards, decode_steps=forwards * (config.max_new_tokens - 1) if greedy else 0)
 
 
+def _comparison(config: StudyConfig, questions: list[QuestionRecord]) -> StepCost:
+    """Every configuration mines the evaluation split (extra sets are not counted: a bound from below);
+    an adapter trained here costs three forward-equivalents (forward + backward) per training prompt."""
+    comparison = config.comparison
+    if comparison is None:
+        return StepCost("comparison", 0)
+    prompts = prompt_count(questions)
+    mined = _mining("comparison", round(prompts * comparison.eval_fraction), config, len(comparison.arms))
+    pairs = sum(len(q.paraphrases) for q in questions) * (1 - comparison.eval_fraction)
+    if comparison.max_training_pairs is not None:
+        pairs = min(pairs, comparison.max_training_pairs)
+    trained = sum(arm.train_layers is not None for arm in comparison.arms)
+    training = round(trained * comparison.training.epochs * pairs * 2 * 3)
+    return StepCost("comparison", mined.forwards + training, decode_steps=mined.decode_steps)
+
+
 def step_costs(
     config: StudyConfig,
     questions: list[QuestionRecord],
@@ -70,6 +86,7 @@ def step_costs(
         "patching": lambda: StepCost("patching", 4 * pairs + controls, True),
         "layer_sweep": lambda: StepCost("layer_sweep", (swept + 1) * sweep, True),
         "clamping": lambda: _mining("clamping", clamp, config, CLAMP_CONFIGURATIONS),
+        "comparison": lambda: _comparison(config, questions),
         "latency": lambda: StepCost("latency", LATENCY_FORWARDS),
     }
     return [costs[step]() for step in steps if step in costs]

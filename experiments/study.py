@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from experiments.clamping_study import format_clamping_table, run_clamping_study
+from experiments.comparison_study import (
+    flip_dangerous_correlation,
+    flip_dangerous_points,
+    format_comparison,
+    run_comparison,
+    train_arm_adapters,
+)
 from experiments.demo_vlm_evaluation import held_out_settings
 from experiments.figures import write_figures
 from experiments.flip_pairs import LabelledPairs, flipbank_pairs, non_flip_pairs
@@ -159,6 +167,26 @@ def clamping_step(context: StudyContext) -> None:
     print(format_clamping_table(table))
 
 
+def comparison_step(context: StudyContext) -> None:
+    """ "Consistent but Dangerous": adapters (trained here on the training split, or given), clamp and
+    normalisation judged on flips and image reliance over the evaluation sets; skipped without
+    configurations."""
+    comparison = context.config.comparison
+    if comparison is None:
+        print("[comparison] no configurations in the study file; nothing to compare")
+        return
+    folder = context.folder / "comparison"
+    split = context.comparison_split()
+    adapters = train_arm_adapters(context.comparison_inputs(), comparison, split, folder / "adapters")
+    sets = context.evaluation_sets(split)
+    table = run_comparison(context.comparison_inputs(), comparison, sets, adapters, folder / "mining")
+    table.to_parquet(context.folder / "comparison.parquet", index=False)
+    points = flip_dangerous_points(table)
+    correlation = flip_dangerous_correlation(points, context.config.seed)
+    (folder / "correlation.json").write_text(json.dumps(asdict(correlation), indent=2, default=str) + "\n")
+    print(format_comparison(table, correlation))
+
+
 def latency_step(context: StudyContext) -> None:
     """PSF-Med Table 27: the cost of each intervention relative to the plain forward pass."""
     questions = [question.original_question for question in context.questions[:16]]
@@ -172,6 +200,7 @@ STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
     ("patching", patching_step),
     ("layer_sweep", layer_sweep_step),
     ("clamping", clamping_step),
+    ("comparison", comparison_step),
     ("latency", latency_step),
 )
 

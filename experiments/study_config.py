@@ -15,6 +15,8 @@ from experiments.question_sources import QuestionSource, path_fingerprint
 from flipbank.causal_metrics import DEFAULT_GAP_FLOOR
 from flipbank.mining_plan import AnswerSource
 from interp.images import ImageCondition
+from interp.lora_layers import LayerChoice
+from interp.lora_training import LoraTrainingConfig
 
 SAEKind = Literal["demo", "release", "folder"]
 ALL_CONDITIONS = (ImageCondition.REAL, ImageCondition.BLANK, ImageCondition.SWAPPED, ImageCondition.NONE)
@@ -28,6 +30,37 @@ class SAESource:
     release: str | None = None
     sae_id: str | None = None
     path: Path | None = None
+
+
+@dataclass(frozen=True)
+class ArmConfig:
+    """One configuration of the comparison step: the base model, or the model with an ``adapter`` folder,
+    or with an adapter the study trains on ``train_layers`` (targeted, full, early or indices); optionally
+    with the study's feature clamped and/or the prompts normalised."""
+
+    name: str
+    adapter: Path | None = None
+    train_layers: LayerChoice | None = None
+    clamp: bool = False
+    normalise: bool = False
+
+    def __post_init__(self) -> None:
+        if self.adapter is not None and self.train_layers is not None:
+            raise ValueError(f"configuration {self.name!r}: give adapter or train_layers, not both")
+
+
+@dataclass(frozen=True)
+class ComparisonConfig:
+    """The configuration comparison: ``arms`` judged on the study questions' evaluation split (whole
+    patients, ``eval_fraction`` of them; adapters trained here see only the rest) and on ``extra_sets``,
+    under every image condition of the study. ``training`` is the recipe of the adapters trained here
+    (its ``layers`` come from each arm), on at most ``max_training_pairs`` pairs."""
+
+    arms: tuple[ArmConfig, ...]
+    extra_sets: tuple[QuestionSource, ...] = ()
+    eval_fraction: float = 0.25
+    training: LoraTrainingConfig = field(default_factory=LoraTrainingConfig)
+    max_training_pairs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +88,7 @@ class StudyConfig:
     sweep_layers: tuple[int, ...] | None = None
     reliance_condition: ImageCondition = ImageCondition.BLANK
     gap_floor: float = DEFAULT_GAP_FLOOR
+    comparison: ComparisonConfig | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -76,8 +110,8 @@ class StudyConfig:
     def content_hash(self) -> str:
         """A short sha256 of the configuration (batch size excluded: it changes timing, not results) and of
         the question file's content (`QuestionSource.fingerprint`), so that a file replaced at the same path
-        gets its own run folder; likewise an adapter folder's content. ``sweep_layers`` and ``model.adapter``
-        enter only when set, and the shipped demo bank has no
+        gets its own run folder; likewise an adapter folder's content. ``sweep_layers``, ``comparison`` and
+        ``model.adapter`` enter only when set, and the shipped demo bank has no
         fingerprint, so configurations that use neither keep the hash they had before either existed."""
         fields = asdict(self)
         fields["model"].pop("batch_size")
@@ -85,8 +119,12 @@ class StudyConfig:
             fields["model"].pop("adapter")
         else:
             fields["model"]["adapter_fingerprint"] = path_fingerprint(self.model.adapter)
-        if self.sweep_layers is None:
-            fields.pop("sweep_layers")
+        for optional in ("sweep_layers", "comparison"):
+            if fields[optional] is None:
+                fields.pop(optional)
+        for arm in fields.get("comparison", {}).get("arms", []):
+            if arm["adapter"] is not None:
+                arm["adapter_fingerprint"] = path_fingerprint(Path(arm["adapter"]))
         fingerprint = self.questions.fingerprint()
         if fingerprint is not None:
             fields["questions"]["fingerprint"] = fingerprint

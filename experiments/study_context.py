@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.comparison_study import ComparisonInputs, EvaluationSet
 from experiments.model_options import load_handle
 from experiments.question_sources import load_questions
 from experiments.study_config import StudyConfig
@@ -18,6 +19,7 @@ from flipbank.record_checks import RecordScreen
 from flipbank.record_io import read_jsonl
 from flipbank.records import FlipCase, QuestionRecord
 from flipbank.sampling import stratified_sample
+from flipbank.splits import QuestionSplit, split_by_patient
 from interp.handle import ModelHandle
 from interp.prompts import PromptTemplate
 from saes.loading import LoadedSAE, load_sae
@@ -157,6 +159,35 @@ class StudyContext:
         cases = self.flipbank()
         strata = [(case.phenomenon.value, case.direction) for case in cases]
         return [cases[i] for i in stratified_sample(strata, self.config.sweep_pairs, self.config.seed)]
+
+    def comparison_split(self) -> QuestionSplit:
+        """The study's questions split by patient for the comparison (adapters train on ``train``)."""
+        comparison = self.config.comparison
+        fraction = 0.25 if comparison is None else comparison.eval_fraction
+        return split_by_patient(self.questions, fraction, self.config.seed)
+
+    def evaluation_sets(self, split: QuestionSplit) -> list[EvaluationSet]:
+        """The evaluation split of the study's questions, then each extra set of the comparison."""
+        sets = [EvaluationSet("evaluation split", split.evaluation)]
+        comparison = self.config.comparison
+        for source in () if comparison is None else comparison.extra_sets:
+            questions = load_questions(source, with_images=self.takes_images, screen=self.screen)
+            sets.append(EvaluationSet(source.describe().replace("/", "_"), questions))
+        return sets
+
+    def comparison_inputs(self) -> ComparisonInputs:
+        """The study's model, template, mining settings, SAE and feature, as the comparison uses them."""
+        return ComparisonInputs(
+            base=lambda: self.handle,
+            load_base=lambda: load_handle(self.config.model),
+            template=self.template,
+            settings=self.mining_settings,
+            sae=lambda: self.sae,
+            feature=self.feature,
+            clamp_value=self.config.clamp_value,
+            reliance_condition=self.config.reliance_condition.value,
+            seed=self.config.seed,
+        )
 
     def clamp_questions(self) -> list[QuestionRecord]:
         """The clamping study's questions (see `clamp_subset`)."""

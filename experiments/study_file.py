@@ -82,25 +82,35 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{where}: {message}" if where else message
 
 
-def _nested_tables(cls: type) -> dict[str, type]:
-    """The fields of dataclass ``cls`` that are themselves dataclasses (tables in the file)."""
-    hints = typing.get_type_hints(cls)
-    return {
-        name: hint
-        for name, hint in hints.items()
-        if isinstance(hint, type) and dataclasses.is_dataclass(hint)
-    }
+def _table_type(hint: object) -> tuple[type | None, bool]:
+    """The dataclass a field holds (through ``X | None``), and whether it holds a tuple of them."""
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return hint, False
+    arguments = [a for a in typing.get_args(hint) if a is not type(None) and a is not Ellipsis]
+    if typing.get_origin(hint) is tuple and len(arguments) == 1:
+        inner, _ = _table_type(arguments[0])
+        return inner, inner is not None
+    if len(arguments) == 1:
+        return _table_type(arguments[0])
+    return None, False
 
 
 def _check_keys(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> None:
     names = [field.name for field in dataclasses.fields(cls)]
-    nested = _nested_tables(cls)
+    hints = typing.get_type_hints(cls)
     for key, value in data.items():
         if key not in names:
             table = prefix.rstrip(".") or "a study"
             raise StudyFileError(f"{source}: unknown key {prefix}{key} (keys of {table}: {', '.join(names)})")
-        if key in nested and isinstance(value, Mapping):
-            _check_keys(nested[key], value, source, f"{prefix}{key}.")
+        nested, many = _table_type(hints[key])
+        if nested is None:
+            continue
+        if many and isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    _check_keys(nested, item, source, f"{prefix}{key}.{index}.")
+        elif isinstance(value, Mapping):
+            _check_keys(nested, value, source, f"{prefix}{key}.")
 
 
 def _apply_override(data: Table, override: str, source: str) -> None:
@@ -128,13 +138,31 @@ def _override_value(text: str) -> Any:
 
 def study_toml(config: StudyConfig) -> str:
     """``config`` as a study file (unset values left out), which `study_from_text` reads back equal."""
-    data = TypeAdapter(StudyConfig).dump_python(config, mode="json")
-    scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    lines = _toml_lines(scalars)
-    for name, value in data.items():
+    lines: list[str] = []
+    _write_table(TypeAdapter(StudyConfig).dump_python(config, mode="json"), "", lines)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _is_table_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def _write_table(table: Mapping[str, Any], path: str, lines: list[str]) -> None:
+    """Scalars first, then sub-tables (``[path.key]``), then arrays of tables (``[[path.key]]``)."""
+    lines += _toml_lines(
+        {k: v for k, v in table.items() if not isinstance(v, dict) and not _is_table_list(v)}
+    )
+    for key, value in table.items():
+        name = f"{path}.{key}" if path else key
         if isinstance(value, dict):
-            lines += ["", f"[{name}]", *_toml_lines(value)]
-    return "\n".join(lines) + "\n"
+            lines += ["", f"[{name}]"]
+            _write_table(value, name, lines)
+    for key, value in table.items():
+        name = f"{path}.{key}" if path else key
+        if _is_table_list(value):
+            for item in value:
+                lines += ["", f"[[{name}]]"]
+                _write_table(item, name, lines)
 
 
 def _toml_lines(table: Mapping[str, Any]) -> list[str]:

@@ -34,14 +34,15 @@ def _group(question: QuestionRecord) -> str:
 
 def split_by_patient(questions: Sequence[QuestionRecord], eval_fraction: float, seed: int) -> QuestionSplit:
     """A seeded split whose evaluation side holds about ``eval_fraction`` of the questions, whole patients
-    at a time (shuffled patients are added to it until the fraction is reached)."""
+    at a time (shuffled patients are added to it until the fraction is reached; one always stays for
+    training)."""
     if not 0.0 < eval_fraction < 1.0:
         raise ValueError(f"eval_fraction must lie strictly between 0 and 1, not {eval_fraction}")
     groups = sorted({_group(q) for q in questions})
     random.Random(seed).shuffle(groups)
     chosen: set[str] = set()
     target, counts = eval_fraction * len(questions), _group_sizes(questions)
-    for group in groups:
+    for group in groups[:-1]:  # the last group always trains
         if sum(counts[g] for g in chosen) >= target:
             break
         chosen.add(group)

@@ -1,5 +1,6 @@
 """The whole study on the tiny multimodal model, images included, with a small random SAE."""
 
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -14,10 +15,11 @@ from experiments.presets import preset
 from experiments.question_sources import QuestionSource
 from experiments.run_folder import step_done
 from experiments.study import STEPS, layer_sweep_step, run_study
-from experiments.study_config import SAESource, StudyConfig
+from experiments.study_config import ArmConfig, ComparisonConfig, SAESource, StudyConfig
 from experiments.study_context import EmptyFlipBankError, StudyContext, SweepLayerError
 from flipbank.demo_bank import load_demo_bank
 from interp.handle import ModelHandle
+from interp.lora_training import LoraTrainingConfig
 from tests.saes.sae_factories import random_jumprelu, resid_sample, write_gemma_scope
 
 
@@ -185,3 +187,38 @@ def test_a_sweep_layer_the_model_lacks_is_refused_before_any_step(tmp_path: Path
         run_study(config, tmp_path / "runs")
     (folder,) = (tmp_path / "runs").iterdir()
     assert not any(step_done(folder, name) for name, _ in STEPS)
+
+
+def test_the_comparison_trains_adapters_and_judges_every_configuration(
+    tiny_study: tuple[Path, Path],
+) -> None:
+    _, root = tiny_study
+    arms = (
+        ArmConfig("base"),
+        ArmConfig("targeted", train_layers="targeted"),
+        ArmConfig("full", train_layers="full"),
+        ArmConfig("clamp", clamp=True),
+        ArmConfig("normalisation", normalise=True),
+    )
+    comparison = ComparisonConfig(
+        arms,
+        extra_sets=(QuestionSource(kind="demo", limit=4),),
+        eval_fraction=0.5,
+        training=LoraTrainingConfig(rank=4, epochs=1, warm_up_steps=1, micro_batch_size=4),
+        max_training_pairs=8,
+    )
+    config = replace(
+        tiny_config(root / "sae"), questions=QuestionSource(kind="demo", limit=12), comparison=comparison
+    )
+    folder = run_study(config, root / "runs", only={"flip_study", "features", "comparison"})
+    table = pd.read_parquet(folder / "comparison.parquet")
+    assert list(table["configuration"].unique()) == [arm.name for arm in arms]
+    assert table["set"].nunique() == 2
+    metrics = set(table["metric"])
+    assert {"flip_rate", "mean_margin_difference", "text_only_agreement", "quadrant_fraction"} <= metrics
+    base = table[table["configuration"] == "base"]
+    assert (base["flip_rate_difference"] == 0).all()
+    for name in ("targeted", "full"):
+        log = json.loads((folder / "comparison" / "adapters" / name / "training_log.json").read_text())
+        assert log["arm"] == name and log["n_training_pairs"] <= 8
+    assert json.loads((folder / "comparison" / "correlation.json").read_text())["n"] == 2 * len(arms)

@@ -39,6 +39,41 @@ def test_every_preset_is_a_shipped_file_that_round_trips(name: str) -> None:
     assert shipped_study(name).suffix == ".toml"
 
 
+COMPARISON = """
+[comparison]
+eval_fraction = 0.3
+[comparison.training]
+epochs = 1
+[[comparison.arms]]
+name = "base"
+[[comparison.arms]]
+name = "targeted"
+train_layers = "targeted"
+[[comparison.arms]]
+name = "published"
+adapter = "adapters/published"
+clamp = true
+[[comparison.extra_sets]]
+kind = "flipbank-csv"
+path = "other.csv"
+"""
+
+
+def test_a_comparison_reads_and_round_trips() -> None:
+    config = study_from_text(MINIMAL + COMPARISON, "mine.toml")
+    assert config.comparison is not None
+    assert [arm.name for arm in config.comparison.arms] == ["base", "targeted", "published"]
+    assert config.comparison.arms[1].train_layers == "targeted" and config.comparison.training.epochs == 1
+    assert config.comparison.extra_sets[0].path == Path("other.csv")
+    assert study_from_text(study_toml(config), "resolved.toml") == config
+    assert config.content_hash() != study_from_text(MINIMAL, "mine.toml").content_hash()
+    with pytest.raises(StudyFileError, match=r"unknown key comparison\.arms\.1\.layers"):
+        study_from_text(MINIMAL + COMPARISON.replace("train_layers", "layers"), "mine.toml")
+    both = COMPARISON.replace('train_layers = "targeted"', 'train_layers = "full"\nadapter = "a"')
+    with pytest.raises(StudyFileError, match="give adapter or train_layers, not both"):
+        study_from_text(MINIMAL + both, "mine.toml")
+
+
 def test_a_full_configuration_round_trips() -> None:
     config = replace(
         preset("medgemma-4b"),
