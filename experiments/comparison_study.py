@@ -21,9 +21,10 @@ from experiments.study_config import ArmConfig, ComparisonConfig
 from flipbank.margin_metrics import mean_margin_difference
 from flipbank.mining import mine
 from flipbank.mining_plan import MiningSettings
+from flipbank.quadrants import ConfigurationResult
 from flipbank.records import QuestionRecord
 from flipbank.splits import QuestionSplit
-from flipbank.statistics import Correlation, pearson
+from flipbank.statistics import Correlation
 from interp.adapters import with_adapter
 from interp.handle import ModelHandle
 from interp.prompts import PromptTemplate
@@ -158,19 +159,16 @@ def _with_paired_tests(tables: list[tuple[str, str, pd.DataFrame, pd.DataFrame]]
     return pd.concat(frames, ignore_index=True)
 
 
-def flip_dangerous_points(table: pd.DataFrame) -> pd.DataFrame:
-    """One point per (set, configuration): its flip rate and its Dangerous fraction."""
+def flip_dangerous_points(table: pd.DataFrame) -> list[ConfigurationResult]:
+    """One point per (set, configuration) with both a flip rate and a Dangerous fraction."""
     flips = table[table["metric"] == "flip_rate"].set_index(["set", "configuration"])["value"]
     dangerous = table[(table["metric"] == "quadrant_fraction") & (table["group"] == "dangerous")]
     fractions = dangerous.set_index(["set", "configuration"])["value"]
     points = pd.DataFrame({"flip_rate": flips, "dangerous_fraction": fractions}).dropna()
-    return points.reset_index()
-
-
-def flip_dangerous_correlation(points: pd.DataFrame, seed: int) -> Correlation:
-    """Pearson r between flip rate and Dangerous fraction over the points, with its bootstrap CI (the
-    companion paper found r = −0.89 over 5 configurations × 2 datasets)."""
-    return pearson(points["flip_rate"], points["dangerous_fraction"], seed=seed)
+    return [
+        ConfigurationResult(f"{arm} ({set_name})", float(row.flip_rate), float(row.dangerous_fraction))
+        for (set_name, arm), row in zip(points.index, points.itertuples(index=False), strict=True)
+    ]
 
 
 def format_comparison(table: pd.DataFrame, correlation: Correlation) -> str:

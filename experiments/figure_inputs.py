@@ -22,12 +22,13 @@ RESULT_FILES = {
     "patching_pairs": "patching/pairs.parquet",
     "layer_sweep": "layer_sweep.parquet",
     "clamping": "clamping.parquet",
+    "comparison": "comparison.parquet",
     "latency": "latency.parquet",
 }
 FLIPBANK_JSONL = "flip_study/flipbank.jsonl"
 #: Frames derived from several files, with why they can be absent.
 DERIVED_FRAMES = {
-    "configurations": "fewer than two clamping configurations have mined rows with real and blank images",
+    "configurations": "fewer than two compared or clamping configurations have real and blank images mined",
 }
 
 
@@ -114,6 +115,40 @@ def configuration_summary(folder: Path, clamping: pd.DataFrame, seed: int = 0) -
     return pd.DataFrame(rows) if len(rows) >= 2 else None
 
 
+def comparison_summary(comparison: pd.DataFrame) -> pd.DataFrame | None:
+    """Per (configuration, set) of the comparison step: flip rate and Dangerous fraction with CIs, in the
+    shape of `configuration_summary`. None when fewer than two points have both."""
+    keys = ["set", "configuration"]
+    flips = comparison[comparison["metric"] == "flip_rate"].drop_duplicates(keys)
+    dangerous = comparison[
+        (comparison["metric"] == "quadrant_fraction") & (comparison["group"] == "dangerous")
+    ]
+    merged = flips.merge(dangerous.drop_duplicates(keys), on=keys, suffixes=("_flip", "_dangerous"))
+    if len(merged) < 2:
+        return None
+    return pd.DataFrame(
+        {
+            "configuration": merged["configuration"] + " (" + merged["set"] + ")",
+            "flip_rate": merged["value_flip"],
+            "flip_rate_low": merged["ci_low_flip"],
+            "flip_rate_high": merged["ci_high_flip"],
+            "dangerous_fraction": merged["value_dangerous"],
+            "dangerous_low": merged["ci_low_dangerous"],
+            "dangerous_high": merged["ci_high_dangerous"],
+            "n": merged["n_dangerous"],
+        }
+    )
+
+
+def _configurations(root: Path, inputs: RunInputs) -> pd.DataFrame | None:
+    """The compared configurations when the comparison step ran, else the clamping configurations."""
+    if "comparison" in inputs.frames:
+        return comparison_summary(inputs.frames["comparison"])
+    if "clamping" in inputs.frames:
+        return configuration_summary(root, inputs.frames["clamping"], inputs.seed)
+    return None
+
+
 def load_run(folder: str | Path) -> RunInputs:
     """Read every result file present in ``folder`` (see ``RESULT_FILES``), the configuration, provenance,
     transfer report and step markers."""
@@ -137,8 +172,7 @@ def load_run(folder: str | Path) -> RunInputs:
         jsonl = _flipbank_from_jsonl(root / FLIPBANK_JSONL)
         if jsonl is not None:
             inputs.frames["flipbank"] = jsonl
-    if "clamping" in inputs.frames:
-        summary = configuration_summary(root, inputs.frames["clamping"], inputs.seed)
-        if summary is not None:
-            inputs.frames["configurations"] = summary
+    summary = _configurations(root, inputs)
+    if summary is not None:
+        inputs.frames["configurations"] = summary
     return inputs

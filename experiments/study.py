@@ -13,7 +13,6 @@ import pandas as pd
 
 from experiments.clamping_study import format_clamping_table, run_clamping_study
 from experiments.comparison_study import (
-    flip_dangerous_correlation,
     flip_dangerous_points,
     format_comparison,
     run_comparison,
@@ -32,6 +31,7 @@ from experiments.study_config import StudyConfig
 from experiments.study_context import FLIPBANK_STEPS, StudyContext
 from flipbank.curation import CurationSettings
 from flipbank.mining_plan import plan_jobs
+from flipbank.quadrants import flip_dangerous_correlation
 from flipbank.record_checks import RecordScreen
 from interp.provenance import collect_provenance, write_provenance
 from saes.pairs import PromptPair
@@ -182,7 +182,7 @@ def comparison_step(context: StudyContext) -> None:
     table = run_comparison(context.comparison_inputs(), comparison, sets, adapters, folder / "mining")
     table.to_parquet(context.folder / "comparison.parquet", index=False)
     points = flip_dangerous_points(table)
-    correlation = flip_dangerous_correlation(points, context.config.seed)
+    correlation = flip_dangerous_correlation(points, seed=context.config.seed)
     (folder / "correlation.json").write_text(json.dumps(asdict(correlation), indent=2, default=str) + "\n")
     print(format_comparison(table, correlation))
 

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from experiments.cli import app
+from experiments.figure_inputs import load_run
 from experiments.presets import preset
 from experiments.question_sources import QuestionSource
 from experiments.run_folder import step_done
@@ -222,3 +223,5 @@ def test_the_comparison_trains_adapters_and_judges_every_configuration(
         log = json.loads((folder / "comparison" / "adapters" / name / "training_log.json").read_text())
         assert log["arm"] == name and log["n_training_pairs"] <= 8
     assert json.loads((folder / "comparison" / "correlation.json").read_text())["n"] == 2 * len(arms)
+    points = load_run(folder).frame("configurations")  # the flip vs Dangerous figure's points
+    assert len(points) == 2 * len(arms) and "targeted (evaluation split)" in set(points["configuration"])
