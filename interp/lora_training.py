@@ -122,17 +122,14 @@ def train_lora(
     trainer.model.train()
     bar = tqdm(range(start, len(steps)), desc="LoRA", unit="step", initial=start, total=len(steps))
     for step in bar:
-        trainer.optimizer.zero_grad()
-        loss = _accumulate_gradients(trainer, handle, pairs, answers, steps[step], config, template)
-        trainer.optimizer.step()
-        trainer.schedule.step()
+        loss = lora_step(trainer, handle, pairs, answers, steps[step], config, template)
         bar.set_postfix(loss=f"{loss:.3f}")
         if on_step is not None:
             on_step(step, loss)
     trainer.model.eval()
 
 
-def _accumulate_gradients(
+def lora_step(
     trainer: Trainer[PeftModel],
     handle: ModelHandle,
     pairs: Sequence[PatchPair],
@@ -141,7 +138,9 @@ def _accumulate_gradients(
     config: LoraTrainingConfig,
     template: PromptTemplate,
 ) -> float:
-    """Backward the step's loss micro-batch by micro-batch (each weighted by its share); returns the loss."""
+    """One optimiser step on the pairs at ``indices``: the loss backed up micro-batch by micro-batch (each
+    weighted by its share), then AdamW and the schedule; returns the step's loss."""
+    trainer.optimizer.zero_grad()
     total = 0.0
     for chunk in range(0, len(indices), config.micro_batch_size):
         chosen = indices[chunk : chunk + config.micro_batch_size]
@@ -151,4 +150,6 @@ def _accumulate_gradients(
         share = len(chosen) / len(indices)
         (loss * share).backward()  # type: ignore[no-untyped-call]
         total += float(loss.detach()) * share
+    trainer.optimizer.step()
+    trainer.schedule.step()
     return total
