@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from flipbank.demo_bank import demo_image_root, load_demo_bank
+from flipbank.demo_bank import DEMO_BANK_PATH, REPHRASED_BANK, demo_image_root, load_demo_bank
 from flipbank.patients import MIMIC_PATIENT_PATTERN, with_patients
 from flipbank.question_rows import ReadResult
 from flipbank.readers import read_flipbank_csv, read_hf_psf_med, read_psf_mimic_json
@@ -16,8 +16,9 @@ from flipbank.record_checks import RecordScreen, screen_records
 from flipbank.records import QuestionRecord
 from flipbank.row_fields import describe_row
 
-SourceKind = Literal["demo", "psf-mimic-json", "flipbank-csv", "hf-psf-med"]
-DEMO_BANK_LABEL = "demo bank (flipbank/data/demo_bank.json)"
+SourceKind = Literal["demo", "demo-rephrased", "psf-mimic-json", "flipbank-csv", "hf-psf-med"]
+#: The shipped banks: the demo bank, and a smaller one in other phrasings on other patients.
+SHIPPED_BANKS = {"demo": DEMO_BANK_PATH, "demo-rephrased": REPHRASED_BANK.path}
 _CHUNK = 1 << 20
 
 
@@ -59,7 +60,7 @@ class QuestionSource:
     def fingerprint(self) -> str | None:
         """The content fingerprint of the question file or folder (`path_fingerprint`); None for the shipped
         demo bank, which is part of the code."""
-        return None if self.kind == "demo" or self.path is None else path_fingerprint(self.path)
+        return None if self.kind in SHIPPED_BANKS or self.path is None else path_fingerprint(self.path)
 
     def describe(self) -> str:
         where = "" if self.path is None else f":{self.path}"
@@ -80,10 +81,12 @@ def _read(source: QuestionSource) -> ReadResult:
 def read_source(source: QuestionSource, with_images: bool) -> ReadResult:
     """Every question of ``source`` (``limit`` not applied) with the records its reader skipped and where
     each record is; for the demo bank, image paths resolve when ``with_images``."""
-    if source.kind == "demo":
-        questions = load_demo_bank(image_root=demo_image_root() if with_images else None)
+    if source.kind in SHIPPED_BANKS:
+        path = SHIPPED_BANKS[source.kind]
+        root = demo_image_root(path=path) if with_images else None
+        questions = load_demo_bank(image_root=root, path=path)
         locations = {q.question_id: describe_row(i, q.question_id) for i, q in enumerate(questions, 1)}
-        return ReadResult(questions, [], DEMO_BANK_LABEL, locations)
+        return ReadResult(questions, [], f"demo bank (flipbank/data/{path.name})", locations)
     result = _read(source)
     return replace(result, records=with_patients(result.records, source.patient_pattern))
 

@@ -39,6 +39,30 @@ DEMO_SEED = 20260221
 DEMO_QUESTION_COUNT = 240
 DEMO_SOURCE = "demo"
 DEMO_BANK_PATH = Path(__file__).parent / "data" / "demo_bank.json"
+
+
+@dataclass(frozen=True)
+class DemoBankSpec:
+    """A generated question bank: its file, seed, size, patients' id prefix (``p<prefix>…``) and question id
+    prefix."""
+
+    path: Path
+    seed: int
+    count: int
+    patient_prefix: str = "90"
+    id_prefix: str = "demo"
+
+
+DEMO_BANK = DemoBankSpec(DEMO_BANK_PATH, DEMO_SEED, DEMO_QUESTION_COUNT)
+#: A second, smaller bank in other phrasings (another seed draws other templates and synonyms), on patients
+#: of its own (p93…): the second evaluation set of the configuration comparison.
+REPHRASED_BANK = DemoBankSpec(
+    DEMO_BANK_PATH.with_name("demo_bank_rephrased.json"),
+    20261203,
+    84,
+    patient_prefix="93",
+    id_prefix="rephrased",
+)
 STUDIES_PER_PATIENT = (1, 2, 2, 3)
 
 _NO_FINDING_ROLES = {
@@ -206,25 +230,26 @@ def patient_numbers(n_images: int, rng: random.Random) -> list[int]:
     return rounds[:n_images]
 
 
-def demo_filename(patient: int, image_number: int) -> str:
+def demo_filename(patient: int, image_number: int, prefix: str = "90") -> str:
     """A MIMIC-CXR-like path (``p<2 digits>/p<subject>/s<study>``): the patient pattern finds its patient."""
-    return f"synthetic/p90/p90{patient:06d}/s90{image_number:06d}.png"
+    return f"synthetic/p{prefix}/p{prefix}{patient:06d}/s{prefix}{image_number:06d}.png"
 
 
-def generate_document(seed: int = DEMO_SEED, count: int = DEMO_QUESTION_COUNT) -> dict[str, object]:
-    """The demo bank as a PSF-Med MIMIC JSON document (rows under `results`)."""
-    questions = generate_questions(seed, count)
+def generate_document(spec: DemoBankSpec = DEMO_BANK) -> dict[str, object]:
+    """A demo bank as a PSF-Med MIMIC JSON document (rows under `results`)."""
+    seed = spec.seed
+    questions = generate_questions(seed, spec.count)
     rng = random.Random(seed + 1)
     groups = assign_images([(item.draft.vocabulary.name, item.answer) for item in questions], rng)
     results: list[dict[str, object]] = []
     patients = patient_numbers(len(groups), rng)
     for image_number, members in enumerate(groups, start=1):
-        filename = demo_filename(patients[image_number - 1], image_number)
+        filename = demo_filename(patients[image_number - 1], image_number, spec.patient_prefix)
         for index in members:
             item = questions[index]
             results.append(
                 {
-                    "question_id": f"demo-{len(results) + 1:04d}",
+                    "question_id": f"{spec.id_prefix}-{len(results) + 1:04d}",
                     "question_type": item.draft.question_type,
                     "answer": item.answer,
                     "filename": filename,
@@ -245,17 +270,15 @@ def generate_document(seed: int = DEMO_SEED, count: int = DEMO_QUESTION_COUNT) -
     }
 
 
-def demo_bank_text(seed: int = DEMO_SEED, count: int = DEMO_QUESTION_COUNT) -> str:
-    return json.dumps(generate_document(seed, count), indent=2, ensure_ascii=False) + "\n"
+def demo_bank_text(spec: DemoBankSpec = DEMO_BANK) -> str:
+    return json.dumps(generate_document(spec), indent=2, ensure_ascii=False) + "\n"
 
 
-def write_demo_bank(
-    path: Path = DEMO_BANK_PATH, seed: int = DEMO_SEED, count: int = DEMO_QUESTION_COUNT
-) -> Path:
-    """Writes the demo bank atomically and returns its path."""
-    with atomic_path(path) as temporary:
-        temporary.write_text(demo_bank_text(seed, count), encoding="utf-8")
-    return path
+def write_demo_bank(spec: DemoBankSpec = DEMO_BANK) -> Path:
+    """Writes a demo bank atomically and returns its path."""
+    with atomic_path(spec.path) as temporary:
+        temporary.write_text(demo_bank_text(spec), encoding="utf-8")
+    return spec.path
 
 
 def load_demo_bank(image_root: str | Path | None = None, path: Path = DEMO_BANK_PATH) -> list[QuestionRecord]:
@@ -265,11 +288,11 @@ def load_demo_bank(image_root: str | Path | None = None, path: Path = DEMO_BANK_
     return with_patients(read_psf_mimic_json(path, image_root=image_root, source=DEMO_SOURCE).records)
 
 
-def demo_image_root(cache_dir: str | Path | None = None) -> Path:
-    """Render the demo bank's synthetic images (with their annotations) once into the cache, in a folder named
+def demo_image_root(cache_dir: str | Path | None = None, path: Path = DEMO_BANK_PATH) -> Path:
+    """Render a demo bank's synthetic images (with their annotations) once into the cache, in a folder named
     by the renderer's version and the bank's content; return it."""
-    questions = load_demo_bank()
-    bank_hash = hashlib.sha256(DEMO_BANK_PATH.read_bytes()).hexdigest()[:10]
+    questions = load_demo_bank(path=path)
+    bank_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
     folder = workbench_cache_dir(cache_dir) / f"demo-images-v{RENDERING_VERSION}-{bank_hash}"
     return build_folder_atomically(folder, lambda staging: write_synthetic_images(questions, staging))
 
@@ -278,11 +301,15 @@ def main(arguments: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Regenerate (or check) the demo question bank.")
     parser.add_argument("--check", action="store_true", help="only compare with the committed file")
     options = parser.parse_args(arguments)
+    banks = (DEMO_BANK, REPHRASED_BANK)
     if options.check:
-        same = DEMO_BANK_PATH.read_text(encoding="utf-8") == demo_bank_text()
-        print("demo bank up to date" if same else "demo bank differs from its generator")
-        return 0 if same else 1
-    print(f"wrote {write_demo_bank()}")
+        stale = [
+            spec.path.name for spec in banks if spec.path.read_text(encoding="utf-8") != demo_bank_text(spec)
+        ]
+        print(f"{', '.join(stale)} differ from the generator" if stale else "demo banks up to date")
+        return 1 if stale else 0
+    for spec in banks:
+        print(f"wrote {write_demo_bank(spec)}")
     return 0
 
 
