@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.clamping_study import clamped, flip_indicators, normalised, paired_row
+from experiments.comparison_sae import sae_view
 from experiments.lora_run import AdapterRun, adapter_finished, fit_adapter
 from experiments.robustness_table import primary_condition, robustness_table
 from experiments.study_config import ArmConfig, ComparisonConfig
@@ -27,6 +28,7 @@ from flipbank.splits import QuestionSplit
 from flipbank.statistics import Correlation
 from interp.adapters import with_adapter
 from interp.handle import ModelHandle
+from interp.patching import PatchPair
 from interp.prompts import PromptTemplate
 from saes.loading import LoadedSAE
 
@@ -125,17 +127,27 @@ def arm_metrics(rows: pd.DataFrame, reliance_condition: str, seed: int) -> pd.Da
     return pd.concat([table, pd.DataFrame([margin_row])], ignore_index=True)
 
 
+@dataclass
+class ComparisonResult:
+    """The long metric table, and the SAE view of the configurations without clamp or normalisation."""
+
+    table: pd.DataFrame
+    sae_view: pd.DataFrame
+
+
 def run_comparison(
     inputs: ComparisonInputs,
     comparison: ComparisonConfig,
     sets: Sequence[EvaluationSet],
     adapters: dict[str, Path],
     folder: Path,
-) -> pd.DataFrame:
-    """Mine every (set, configuration) into ``folder/<set>/<configuration>`` (resumable) and return the
-    long table with columns ``set`` and ``configuration`` and the paired flip test against the first
-    configuration on the same set."""
+    flip_pairs: Sequence[PatchPair] = (),
+) -> ComparisonResult:
+    """Mine every (set, configuration) into ``folder/<set>/<configuration>`` (resumable); the long table has
+    columns ``set`` and ``configuration`` and the paired flip test against the first configuration on the
+    same set. With FlipBank ``flip_pairs``, the base and adapted models also get the SAE view."""
     tables = []
+    views = []
     for arm in comparison.arms:
         adapter = adapters.get(arm.name)
         handle = inputs.base() if adapter is None else with_adapter(inputs.load_base(), adapter)
@@ -143,9 +155,12 @@ def run_comparison(
             rows = _arm_rows(inputs, handle, arm, evaluation, folder / evaluation.name / arm.name)
             metrics = arm_metrics(rows, inputs.reliance_condition, inputs.seed)
             tables.append((evaluation.name, arm.name, rows, metrics))
+        if flip_pairs and not (arm.clamp or arm.normalise):
+            view = sae_view(handle, inputs.sae(), inputs.feature(), flip_pairs, inputs.template)
+            views.append({"configuration": arm.name, **view})
         del handle
         gc.collect()
-    return _with_paired_tests(tables, inputs.seed)
+    return ComparisonResult(_with_paired_tests(tables, inputs.seed), pd.DataFrame(views))
 
 
 def _with_paired_tests(tables: list[tuple[str, str, pd.DataFrame, pd.DataFrame]], seed: int) -> pd.DataFrame:

@@ -40,6 +40,8 @@ from saes.transfer import transfer_check
 
 #: The transfer check runs three forwards per prompt; its statistics settle well before the whole FlipBank.
 TRANSFER_PROMPTS = 128
+#: FlipBank pairs whose top-feature Δf the comparison measures on each adapted model.
+COMPARISON_SAE_PAIRS = 64
 
 
 def flip_study_step(context: StudyContext) -> None:
@@ -179,8 +181,13 @@ def comparison_step(context: StudyContext) -> None:
     split = context.comparison_split()
     adapters = train_arm_adapters(context.comparison_inputs(), comparison, split, folder / "adapters")
     sets = context.evaluation_sets(split)
-    table = run_comparison(context.comparison_inputs(), comparison, sets, adapters, folder / "mining")
+    flips = flipbank_pairs(context.flipbank()[:COMPARISON_SAE_PAIRS], context.image_loader).pairs
+    inputs = context.comparison_inputs()
+    result = run_comparison(inputs, comparison, sets, adapters, folder / "mining", flips)
+    table = result.table
     table.to_parquet(context.folder / "comparison.parquet", index=False)
+    result.sae_view.to_parquet(folder / "sae_view.parquet", index=False)
+    print(result.sae_view.to_string(index=False))
     points = flip_dangerous_points(table)
     correlation = flip_dangerous_correlation(points, seed=context.config.seed)
     (folder / "correlation.json").write_text(json.dumps(asdict(correlation), indent=2, default=str) + "\n")

@@ -223,5 +223,8 @@ def test_the_comparison_trains_adapters_and_judges_every_configuration(
         log = json.loads((folder / "comparison" / "adapters" / name / "training_log.json").read_text())
         assert log["arm"] == name and log["n_training_pairs"] <= 8
     assert json.loads((folder / "comparison" / "correlation.json").read_text())["n"] == 2 * len(arms)
+    view = pd.read_parquet(folder / "comparison" / "sae_view.parquet")
+    assert list(view["configuration"]) == ["base", "targeted", "full"]  # clamp and normalisation left out
+    assert view["fvu"].notna().all() and (view["n_pairs"] > 0).all()
     points = load_run(folder).frame("configurations")  # the flip vs Dangerous figure's points
     assert len(points) == 2 * len(arms) and "targeted (evaluation split)" in set(points["configuration"])
