@@ -1,0 +1,81 @@
+"""Per-question uncertainty estimates computed from mined rows (no extra forward pass), and the PSF version
+of "does uncertainty warn?": how well each estimate on the original question anticipates a paraphrase flip
+(AUROC with a bootstrap CI).
+
+Estimates, each oriented so that larger means more uncertain:
+``1 − max probability`` and ``entropy (bits)`` of the restricted yes/no softmax (from the margin,
+p_yes = σ(m_yes − m_no)), ``−|margin|``, and ``paraphrase spread`` (the standard deviation of the margins
+over the original and its paraphrases; it sees the paraphrases, so it is a diagnostic, not a warning).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from flipbank.metrics import question_flips
+from flipbank.mining_frame import condition_rows, first_paraphrases
+from flipbank.statistics import DEFAULT_SEED
+from flipbank.uncertainty_metrics import auroc, with_bootstrap
+
+UNCERTAINTY_METHODS = (
+    "one_minus_max_probability",
+    "entropy_bits",
+    "negative_abs_margin",
+    "paraphrase_spread",
+)
+
+
+def yes_no_entropy_bits(margins: np.ndarray) -> np.ndarray:
+    """Entropy in bits of the two-way softmax whose logit difference is ``margins``."""
+    p = 1.0 / (1.0 + np.exp(-margins))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+    return np.nan_to_num(terms, nan=0.0)
+
+
+def question_uncertainty(frame: pd.DataFrame, image_condition: str = "real") -> pd.DataFrame:
+    """One row per question with scores under ``image_condition``, indexed by question_id: each estimate of
+    `UNCERTAINTY_METHODS` (the first three from the original's margin)."""
+    rows = condition_rows(frame, image_condition, ["margin", "scores_available"])
+    scored = rows.loc[rows["scores_available"].astype(bool)]
+    originals = scored.loc[scored["variant_index"] == 0].set_index("question_id")["margin"].astype(float)
+    margins = originals.to_numpy()
+    probability = 1.0 / (1.0 + np.exp(-np.abs(margins)))  # the larger of p_yes and p_no
+    spread = scored.groupby("question_id")["margin"].std(ddof=0)
+    return pd.DataFrame(
+        {
+            "one_minus_max_probability": 1.0 - probability,
+            "entropy_bits": yes_no_entropy_bits(margins),
+            "negative_abs_margin": -np.abs(margins),
+            "paraphrase_spread": spread.reindex(originals.index).to_numpy(),
+        },
+        index=originals.index,
+    )
+
+
+def flip_anticipation(
+    frame: pd.DataFrame, image_condition: str = "real", seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
+    """Per estimate: AUROC (bootstrap CI) of its value on the original for "some paraphrase flips the parsed
+    answer", over the questions that are evaluable and scored; columns method, auroc, ci_low, ci_high, n,
+    n_flipped."""
+    rows = condition_rows(frame, image_condition, ["phenomenon"])
+    flips = question_flips(rows, first_paraphrases(rows, None))
+    flips = flips.loc[flips["evaluable"], "flipped"].astype(bool)
+    scores = question_uncertainty(frame, image_condition).join(flips, how="inner")
+    found = []
+    for method in UNCERTAINTY_METHODS:
+        usable = scores[[method, "flipped"]].dropna()
+        result = with_bootstrap(auroc, usable[method].to_numpy(), usable["flipped"].to_numpy(), seed=seed)
+        found.append(
+            {
+                "method": method,
+                "auroc": result.value,
+                "ci_low": result.ci.low,
+                "ci_high": result.ci.high,
+                "n": result.n,
+                "n_flipped": int(usable["flipped"].sum()),
+            }
+        )
+    return pd.DataFrame(found)
