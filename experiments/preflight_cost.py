@@ -47,6 +47,10 @@ def _mining(step: str, prompts: int, config: StudyConfig, repeats: int = 1) -> S
     return StepCost(step, forwards, decode_steps=forwards * (config.max_new_tokens - 1) if greedy else 0)
 
 
+def _takes_images(config: StudyConfig) -> bool:
+    return any(condition.value != "none" for condition in config.image_conditions)
+
+
 def _comparison(config: StudyConfig, questions: list[QuestionRecord]) -> StepCost:
     """Every configuration mines the evaluation split (extra sets are not counted: a bound from below);
     an adapter trained here costs three forward-equivalents (forward + backward) per training prompt."""
@@ -80,6 +84,7 @@ def step_costs(
     clamp = prompt_count(clamp_subset(questions, config.clamp_questions, config.seed))
     costs = {
         "flip_study": lambda: _mining("flip_study", prompt_count(questions, *shard), config),
+        "grounding": lambda: StepCost("grounding", len(questions) if _takes_images(config) else 0, True),
         "features": lambda: StepCost(
             "features", 3 * min(TRANSFER_PROMPTS, 2 * pairs) + pairs + controls, True
         ),

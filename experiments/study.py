@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from experiments.clamping_study import format_clamping_table, run_clamping_study
-from experiments.comparison_study import (
-    flip_dangerous_points,
-    format_comparison,
-    run_comparison,
-    train_arm_adapters,
-)
 from experiments.demo_vlm_evaluation import held_out_settings
 from experiments.figures import write_figures
 from experiments.flip_pairs import LabelledPairs, flipbank_pairs, non_flip_pairs
@@ -25,13 +18,13 @@ from experiments.flip_study import run_flip_study
 from experiments.latency_study import run_latency_study
 from experiments.layer_sweep_study import format_layer_sweep, run_layer_sweep
 from experiments.patching_study import format_patching_summary, run_patching_study
+from experiments.reliance_steps import comparison_step, grounding_step
 from experiments.report import write_report
 from experiments.run_folder import run_folder, run_step, step_done
 from experiments.study_config import StudyConfig
 from experiments.study_context import FLIPBANK_STEPS, StudyContext
 from flipbank.curation import CurationSettings
 from flipbank.mining_plan import plan_jobs
-from flipbank.quadrants import flip_dangerous_correlation
 from flipbank.record_checks import RecordScreen
 from interp.provenance import collect_provenance, write_provenance
 from saes.pairs import PromptPair
@@ -40,8 +33,6 @@ from saes.transfer import transfer_check
 
 #: The transfer check runs three forwards per prompt; its statistics settle well before the whole FlipBank.
 TRANSFER_PROMPTS = 128
-#: FlipBank pairs whose top-feature Δf the comparison measures on each adapted model.
-COMPARISON_SAE_PAIRS = 64
 
 
 def flip_study_step(context: StudyContext) -> None:
@@ -169,31 +160,6 @@ def clamping_step(context: StudyContext) -> None:
     print(format_clamping_table(table))
 
 
-def comparison_step(context: StudyContext) -> None:
-    """ "Consistent but Dangerous": adapters (trained here on the training split, or given), clamp and
-    normalisation judged on flips and image reliance over the evaluation sets; skipped without
-    configurations."""
-    comparison = context.config.comparison
-    if comparison is None:
-        print("[comparison] no configurations in the study file; nothing to compare")
-        return
-    folder = context.folder / "comparison"
-    split = context.comparison_split()
-    adapters = train_arm_adapters(context.comparison_inputs(), comparison, split, folder / "adapters")
-    sets = context.evaluation_sets(split)
-    flips = flipbank_pairs(context.flipbank()[:COMPARISON_SAE_PAIRS], context.image_loader).pairs
-    inputs = context.comparison_inputs()
-    result = run_comparison(inputs, comparison, sets, adapters, folder / "mining", flips)
-    table = result.table
-    table.to_parquet(context.folder / "comparison.parquet", index=False)
-    result.sae_view.to_parquet(folder / "sae_view.parquet", index=False)
-    print(result.sae_view.to_string(index=False))
-    points = flip_dangerous_points(table)
-    correlation = flip_dangerous_correlation(points, seed=context.config.seed)
-    (folder / "correlation.json").write_text(json.dumps(asdict(correlation), indent=2, default=str) + "\n")
-    print(format_comparison(table, correlation))
-
-
 def latency_step(context: StudyContext) -> None:
     """PSF-Med Table 27: the cost of each intervention relative to the plain forward pass."""
     questions = [question.original_question for question in context.questions[:16]]
@@ -203,6 +169,7 @@ def latency_step(context: StudyContext) -> None:
 
 STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
     ("flip_study", flip_study_step),
+    ("grounding", grounding_step),
     ("features", features_step),
     ("patching", patching_step),
     ("layer_sweep", layer_sweep_step),

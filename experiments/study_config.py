@@ -70,7 +70,8 @@ class StudyConfig:
     one (the default), removed (none) or swapped for another patient's. ``control_pairs``, ``sweep_pairs``
     and ``clamp_questions`` are seeded stratified samples drawn with ``seed`` (None: all). The layer sweep
     patches ``sweep_layers`` (None: every decoder layer). Patching reports how many FlipBank pairs have
-    |m_orig − m_para| below ``gap_floor`` logits, where per-pair recovery is fragile."""
+    |m_orig − m_para| below ``gap_floor`` logits, where per-pair recovery is fragile. ``boxes`` is a CSV of
+    finding boxes in pixels (`flipbank.box_readers`; the shipped demo banks bring their true boxes)."""
 
     name: str
     model: ModelOptions
@@ -89,6 +90,7 @@ class StudyConfig:
     reliance_condition: ImageCondition = ImageCondition.BLANK
     gap_floor: float = DEFAULT_GAP_FLOOR
     comparison: ComparisonConfig | None = None
+    boxes: Path | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -119,7 +121,7 @@ class StudyConfig:
             fields["model"].pop("adapter")
         else:
             fields["model"]["adapter_fingerprint"] = path_fingerprint(self.model.adapter)
-        for optional in ("sweep_layers", "comparison"):
+        for optional in ("sweep_layers", "comparison", "boxes"):
             if fields[optional] is None:
                 fields.pop(optional)
         for arm in fields.get("comparison", {}).get("arms", []):

@@ -7,12 +7,17 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+from PIL import Image
 
 from experiments.comparison_study import ComparisonInputs, EvaluationSet
 from experiments.model_options import load_handle
-from experiments.question_sources import load_questions
+from experiments.question_sources import SHIPPED_BANKS, load_questions
 from experiments.study_config import StudyConfig
+from flipbank.box_readers import read_box_csv
 from flipbank.curation import answer_pairs
+from flipbank.demo_bank import demo_image_root
+from flipbank.demo_images import read_annotations
+from flipbank.grounding import Box
 from flipbank.mining import ImageLoader, default_image_loader
 from flipbank.mining_plan import MiningSettings
 from flipbank.record_checks import RecordScreen
@@ -159,6 +164,22 @@ class StudyContext:
         cases = self.flipbank()
         strata = [(case.phenomenon.value, case.direction) for case in cases]
         return [cases[i] for i in stratified_sample(strata, self.config.sweep_pairs, self.config.seed)]
+
+    def boxes(self) -> dict[tuple[str, str], Box]:
+        """Finding boxes keyed by (image path, finding): the shipped banks' true boxes, else the study's box
+        CSV (image paths relative to the question source's image root), else none."""
+        source = self.config.questions
+        if source.kind in SHIPPED_BANKS:
+            return read_annotations(demo_image_root(path=SHIPPED_BANKS[source.kind]))
+        if self.config.boxes is None:
+            return {}
+        root = source.image_root
+        found = {}
+        for record in read_box_csv(self.config.boxes):
+            path = record.image if root is None else str(root / record.image)
+            with Image.open(path) as picture:
+                found[path, record.finding] = record.pixels(*picture.size)
+        return found
 
     def comparison_split(self) -> QuestionSplit:
         """The study's questions split by patient for the comparison (adapters train on ``train``)."""

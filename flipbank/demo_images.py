@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from flipbank.demo_findings import draw_findings
-from flipbank.radiographs import Radiograph, render_radiograph
+from flipbank.radiographs import Box, Radiograph, render_radiograph
 from flipbank.records import Answer, QuestionRecord
 from interp.atomic_folder import atomic_path
 
@@ -120,3 +120,20 @@ def write_synthetic_images(questions: Sequence[QuestionRecord], folder: str | Pa
     with atomic_path(root / ANNOTATIONS_FILE) as temporary:
         temporary.write_text(json.dumps(annotations, indent=1), encoding="utf-8")
     return written
+
+
+def read_annotations(folder: str | Path) -> dict[tuple[str, str], Box]:
+    """The boxes that `write_synthetic_images` wrote into ``folder``, keyed by (image path as the readers
+    resolve it under ``folder``, finding)."""
+    root = Path(folder)
+    annotations = json.loads((root / ANNOTATIONS_FILE).read_text(encoding="utf-8"))
+    return {
+        (str(image_path(root, image_id)), entry["finding"]): (
+            int(entry["box"][0]),
+            int(entry["box"][1]),
+            int(entry["box"][2]),
+            int(entry["box"][3]),
+        )
+        for image_id, annotation in annotations.items()
+        for entry in annotation["boxes"]
+    }

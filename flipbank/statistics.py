@@ -157,6 +157,33 @@ def paired_permutation_test(
     return PermutationTest(float(x.mean() - y.mean()), p_value, int(x.size), permutations)
 
 
+def two_sample_permutation_test(
+    first: ArrayLike,
+    second: ArrayLike,
+    *,
+    permutations: int = PERMUTATIONS,
+    seed: int = DEFAULT_SEED,
+) -> PermutationTest:
+    """Two-sided test of mean(first) − mean(second) for two independent groups (e.g. flip vs no-flip
+    questions): the group labels are shuffled. ``n`` counts both groups; NaN when either is empty."""
+    x, y = finite_array(first, "first"), finite_array(second, "second")
+    if x.size == 0 or y.size == 0:
+        return PermutationTest(math.nan, math.nan, int(x.size + y.size), permutations)
+    pooled = np.concatenate([x, y])
+    observed = abs(x.mean() - y.mean())
+    tolerance = 1e-12 * max(1.0, float(np.abs(pooled).max()))
+    rng = np.random.default_rng(seed)
+    extreme = 0
+    rows_per_chunk = max(1, CHUNK_ELEMENTS // pooled.size)
+    for start in range(0, permutations, rows_per_chunk):
+        rows = min(rows_per_chunk, permutations - start)
+        shuffled = rng.permuted(np.broadcast_to(pooled, (rows, pooled.size)), axis=1)
+        gaps = np.abs(shuffled[:, : x.size].mean(axis=1) - shuffled[:, x.size :].mean(axis=1))
+        extreme += int(np.count_nonzero(gaps >= observed - tolerance))
+    p_value = (1 + extreme) / (1 + permutations)
+    return PermutationTest(float(x.mean() - y.mean()), p_value, int(pooled.size), permutations)
+
+
 @dataclass(frozen=True)
 class MannWhitney:
     statistic: float

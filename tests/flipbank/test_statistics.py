@@ -168,3 +168,15 @@ def test_degenerate_correlations_are_nan(x, y):
 def test_correlation_rejects_nan_by_argument_name():
     with pytest.raises(ValueError, match=r"^y contains NaN"):
         pearson([1.0, 2.0, 3.0], [1.0, math.nan, 3.0])
+
+
+def test_two_sample_permutation_test_agrees_with_scipy() -> None:
+    rng = np.random.default_rng(3)
+    first, second = rng.normal(0.4, 1.0, 30), rng.normal(0.0, 1.0, 25)
+    ours = statistics.two_sample_permutation_test(first, second, permutations=20_000, seed=1)
+    reference = scipy_stats.permutation_test(
+        (first, second), lambda a, b: a.mean() - b.mean(), n_resamples=20_000, random_state=1
+    )
+    assert ours.difference == pytest.approx(first.mean() - second.mean())
+    assert ours.p_value == pytest.approx(reference.pvalue, abs=0.01) and ours.n == 55
+    assert np.isnan(statistics.two_sample_permutation_test([], [1.0]).p_value)
