@@ -23,6 +23,7 @@ RESULT_FILES = {
     "layer_sweep": "layer_sweep.parquet",
     "clamping": "clamping.parquet",
     "comparison": "comparison.parquet",
+    "grounding": "grounding.parquet",
     "latency": "latency.parquet",
 }
 FLIPBANK_JSONL = "flip_study/flipbank.jsonl"

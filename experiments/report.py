@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments import figure_tables as tables
+from experiments import reliance_tables as reliance
 from experiments.figure_inputs import RunInputs, load_run
 from experiments.figures import FIGURES, BuiltFigures, build_figures
 from experiments.report_facts import key_numbers, not_applicable, provenance_view, steps_view
@@ -96,6 +97,29 @@ SECTIONS: tuple[Section, ...] = (
             ),
         ),
         ("clamping", "flip_vs_dangerous"),
+    ),
+    Section(
+        "Where the model looks (PSF-Med Table 4)",
+        (
+            (
+                "Attention to the finding's box",
+                "grounding",
+                lambda r: reliance.grounding_view(r.frame("grounding")),
+            ),
+        ),
+        (),
+    ),
+    Section(
+        "Configuration comparison (Consistent but Dangerous; targeted LoRA)",
+        (
+            ("Configurations", "comparison", lambda r: reliance.comparison_view(r.frame("comparison"))),
+            (
+                "Flip rate and Dangerous fraction per configuration and set",
+                "configurations",
+                lambda r: tables.configurations_view(r.frame("configurations")),
+            ),
+        ),
+        ("flip_vs_dangerous",),
     ),
     Section(
         "Latency",

@@ -65,6 +65,7 @@ def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]
     assert (folder / "latency.parquet").is_file()
     report = (folder / "report.html").read_text()
     assert "provenance" in report.lower() and "layer" in report.lower()
+    assert "Where the model looks" in report and "mass_in_box" in report
     figures = sorted(path.name for path in (folder.parent.parent / "figures" / folder.name).glob("*.html"))
     assert "layer_sweep.html" in figures and "patching_by_arm.html" in figures
 
