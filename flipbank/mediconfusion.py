@@ -120,9 +120,9 @@ def read_mediconfusion(dataset: str | Path, images: str | Path) -> ConfusionRead
 
 
 def parse_letter(text: str) -> Letter | None:
-    """The option letter of a free answer ("B", "(A)", "Answer: B. …"); None (invalid) when neither or both
-    letters stand alone in it."""
-    found = {match.upper() for match in re.findall(r"(?<![A-Za-z])([AaBb])(?![A-Za-z])", text)}
+    """The option letter of a free answer ("B", "(A)", "Answer: B. …"): a standalone capital (a lower-case
+    "a" is an article); None (invalid) when neither or both letters stand alone in it."""
+    found = set(re.findall(r"(?<![A-Za-z])([AB])(?![A-Za-z])", text))
     return found.pop() if len(found) == 1 else None
 
 

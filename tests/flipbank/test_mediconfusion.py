@@ -56,7 +56,8 @@ def test_the_reader_skips_bad_pairs_naming_them(tmp_path: Path) -> None:
 
 
 def test_letters_are_parsed_and_both_letters_are_invalid() -> None:
-    assert parse_letter("B") == "B" and parse_letter("(a) an effusion") == "A"
+    assert parse_letter("B") == "B" and parse_letter("(A) an effusion") == "A"
+    assert parse_letter("B: a pneumothorax") == "B"  # the article is not a letter
     assert parse_letter("Answer: B. A pneumothorax") is None  # both letters stand alone
     assert parse_letter("Both are possible") is None and parse_letter("Bilateral") is None
 
