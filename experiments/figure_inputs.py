@@ -24,6 +24,7 @@ RESULT_FILES = {
     "clamping": "clamping.parquet",
     "comparison": "comparison.parquet",
     "grounding": "grounding.parquet",
+    "attribution": "attribution.parquet",
     "latency": "latency.parquet",
 }
 FLIPBANK_JSONL = "flip_study/flipbank.jsonl"

@@ -31,7 +31,9 @@ from flipbank.records import QuestionRecord
 from interp.images import ImageCondition
 
 #: Steps that decode with the SAE (the flip study only mines).
-SAE_STEPS = frozenset({"features", "patching", "layer_sweep", "clamping", "comparison", "latency"})
+SAE_STEPS = frozenset(
+    {"features", "attribution", "patching", "layer_sweep", "clamping", "comparison", "latency"}
+)
 #: Disk a run needs per mined row (part file and merged copy, generously) and for its reports and figures.
 ROW_BYTES = 2048
 RUN_OVERHEAD_BYTES = 64 * 2**20

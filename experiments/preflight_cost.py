@@ -47,6 +47,10 @@ def _mining(step: str, prompts: int, config: StudyConfig, repeats: int = 1) -> S
     return StepCost(step, forwards, decode_steps=forwards * (config.max_new_tokens - 1) if greedy else 0)
 
 
+#: Features the attribution step patches for real to check its estimates.
+ATTRIBUTION_CANDIDATES = 30
+
+
 def _takes_images(config: StudyConfig) -> bool:
     return any(condition.value != "none" for condition in config.image_conditions)
 
@@ -88,6 +92,7 @@ def step_costs(
         "features": lambda: StepCost(
             "features", 3 * min(TRANSFER_PROMPTS, 2 * pairs) + pairs + controls, True
         ),
+        "attribution": lambda: StepCost("attribution", (3 + ATTRIBUTION_CANDIDATES) * sweep, True),
         "patching": lambda: StepCost("patching", 4 * pairs + controls, True),
         "layer_sweep": lambda: StepCost("layer_sweep", (swept + 1) * sweep, True),
         "clamping": lambda: _mining("clamping", clamp, config, CLAMP_CONFIGURATIONS),

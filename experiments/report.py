@@ -71,6 +71,17 @@ SECTIONS: tuple[Section, ...] = (
         ("top_features", "feature_delta_scatter"),
     ),
     Section(
+        "Attribution patching (AtP over every feature, checked by real patches)",
+        (
+            (
+                "Estimated vs real margin change of the top candidates",
+                "attribution",
+                lambda r: r.frame("attribution").round(4),
+            ),
+        ),
+        (),
+    ),
+    Section(
         "Delta-only patching (PSF-Med Tables 7, 18)",
         (
             (

@@ -4,12 +4,15 @@ each skipped when it already finished for the same configuration."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
+from experiments.attribution_study import check_attribution
 from experiments.clamping_study import format_clamping_table, run_clamping_study
 from experiments.demo_vlm_evaluation import held_out_settings
 from experiments.figures import write_figures
@@ -103,6 +106,30 @@ def features_step(context: StudyContext) -> None:
     print(ranking.summary())
 
 
+def attribution_step(context: StudyContext) -> None:
+    """Attribution patching over every SAE feature on the sweep's FlipBank sample, checked against the
+    real delta-only patch of its top candidates (Spearman r, top-10 overlap, time of each)."""
+    flips = flipbank_pairs(context.sweep_cases(), context.image_loader)
+    started = time.perf_counter()
+    attribution, check = check_attribution(
+        context.handle, context.sae, flips.pairs, context.template, seed=context.config.seed
+    )
+    seconds = time.perf_counter() - started
+    folder = context.folder / "attribution"
+    folder.mkdir(exist_ok=True)
+    check.table.to_parquet(context.folder / "attribution.parquet", index=False)
+    summary = {
+        "n_pairs": len(flips.pairs),
+        "d_sae": int(attribution.features.shape[1]),
+        "spearman": asdict(check.correlation),
+        "top_overlap": check.top_overlap,
+        "seconds_total": round(seconds, 2),
+    }
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print(check.table.head(10).to_string(index=False))
+    print(f"Spearman r = {check.correlation.r:.2f}, top-10 overlap {check.top_overlap}")
+
+
 def patching_step(context: StudyContext) -> None:
     """PSF-Med Tables 7, 18: delta-only patching with its controls."""
     loader = context.image_loader
@@ -171,6 +198,7 @@ STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
     ("flip_study", flip_study_step),
     ("grounding", grounding_step),
     ("features", features_step),
+    ("attribution", attribution_step),
     ("patching", patching_step),
     ("layer_sweep", layer_sweep_step),
     ("clamping", clamping_step),

@@ -30,7 +30,7 @@ from interp.prompts import PromptTemplate
 from saes.loading import LoadedSAE, load_sae
 
 #: The steps that work on FlipBank pairs (clamping through the random control feature that patching picks).
-FLIPBANK_STEPS = ("features", "patching", "layer_sweep", "clamping")
+FLIPBANK_STEPS = ("features", "attribution", "patching", "layer_sweep", "clamping")
 
 
 class EmptyFlipBankError(RuntimeError):

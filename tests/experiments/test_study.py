@@ -56,6 +56,8 @@ def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]
     assert last["mean_recovery"].iloc[0] == pytest.approx(
         1.0, abs=1e-3
     )  # the last layer restores the original
+    attribution = pd.read_parquet(folder / "attribution.parquet")
+    assert len(attribution) > 0 and {"estimated_effect", "real_effect"} <= set(attribution.columns)
     grounding = pd.read_parquet(folder / "grounding.parquet")
     assert set(grounding["metric"]) == {"coverage", "precision", "mass_in_box", "pointing_hit"}
     assert set(grounding["group"]) == {"flip", "no flip"} and grounding["n"].sum() > 0
