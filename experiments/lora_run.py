@@ -31,7 +31,7 @@ from interp.lora_training import LoraTrainingConfig, lora_trainer, pair_batches,
 from interp.patching import PatchPair
 from interp.prompts import PromptInput, PromptTemplate
 from interp.provenance import numeric_environment
-from interp.training_state import restore_checkpoint, save_checkpoint
+from interp.training_state import remove_checkpoint, restore_checkpoint, save_checkpoint
 
 TRAINING_LOG_FILE = "training_log.json"
 SPLIT_FILE = "split.json"
@@ -128,6 +128,7 @@ def fit_adapter(
     (output / SPLIT_FILE).write_text(json.dumps(_split_record(split), indent=1) + "\n")
     with atomic_path(output / TRAINING_LOG_FILE) as temporary:  # written last: marks the run finished
         temporary.write_text(json.dumps(recipe | log, indent=2, default=str) + "\n")
+    remove_checkpoint(output)
     return output
 
 

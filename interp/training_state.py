@@ -81,3 +81,9 @@ def restore_checkpoint(trainer: Trainer[ModelT], folder: Path, losses: list[floa
         torch.set_rng_state(tensors[_RNG])
     losses[:] = list(state["losses"])
     return len(losses)
+
+
+def remove_checkpoint(folder: Path) -> None:
+    """Delete the checkpoint of a finished run (its results are saved elsewhere)."""
+    for name in (CHECKPOINT_FILE, CHECKPOINT_STATE_FILE):
+        (folder / name).unlink(missing_ok=True)

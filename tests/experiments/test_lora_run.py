@@ -19,9 +19,13 @@ def test_train_lora_writes_an_adapter_its_log_and_a_patient_disjoint_split(tmp_p
     arguments += ["--micro-batch-size", "4"]
     result = CliRunner().invoke(app, [*arguments, "--output", str(output)])
     assert result.exit_code == 0, result.output
-    assert {"adapter_config.json", "adapter_model.safetensors", TRAINING_LOG_FILE, SPLIT_FILE} <= {
-        p.name for p in output.iterdir()
-    }
+    assert {p.name for p in output.iterdir()} == {
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "README.md",
+        TRAINING_LOG_FILE,
+        SPLIT_FILE,
+    }  # PEFT's files, the log and the split; the checkpoint is gone once the run finished
     log = json.loads((output / TRAINING_LOG_FILE).read_text())
     assert log["adapted_layers"] == [2] and log["n_layers"] == 4  # 15–19 of 34, scaled to 4 layers
     assert log["n_steps"] == len(log["losses"]) == -(-log["n_training_pairs"] // 8)
