@@ -7,6 +7,7 @@ then flip rate against the Dangerous fraction over configurations × sets, with 
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -70,6 +71,11 @@ class ComparisonInputs:
     seed: int
 
 
+def folder_name(name: str) -> str:
+    """A name as a folder name (``clamp + normalisation``: ``clamp_normalisation``)."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", name).strip("_") or "unnamed"
+
+
 def train_arm_adapters(
     inputs: ComparisonInputs, comparison: ComparisonConfig, split: QuestionSplit, folder: Path
 ) -> dict[str, Path]:
@@ -80,7 +86,7 @@ def train_arm_adapters(
         if arm.adapter is not None:
             adapters[arm.name] = arm.adapter
         elif arm.train_layers is not None:
-            output = folder / arm.name
+            output = folder / folder_name(arm.name)
             if not adapter_finished(output):
                 training = replace(comparison.training, layers=arm.train_layers)
                 run = AdapterRun(training, inputs.template, max_pairs=comparison.max_training_pairs)
@@ -152,7 +158,8 @@ def run_comparison(
         adapter = adapters.get(arm.name)
         handle = inputs.base() if adapter is None else with_adapter(inputs.load_base(), adapter)
         for evaluation in sets:
-            rows = _arm_rows(inputs, handle, arm, evaluation, folder / evaluation.name / arm.name)
+            where = folder / folder_name(evaluation.name) / folder_name(arm.name)
+            rows = _arm_rows(inputs, handle, arm, evaluation, where)
             metrics = arm_metrics(rows, inputs.reliance_condition, inputs.seed)
             tables.append((evaluation.name, arm.name, rows, metrics))
         if flip_pairs and not (arm.clamp or arm.normalise):

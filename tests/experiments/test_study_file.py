@@ -32,7 +32,7 @@ from tests.interp.adapter_builders import write_tiny_adapter
 MINIMAL = 'name = "mine"\n[model]\nspec = "tiny-mm"\n'
 
 
-@pytest.mark.parametrize("name", ["demo", "tiny", "medgemma-4b"])
+@pytest.mark.parametrize("name", ["demo", "demo-vlm", "tiny", "medgemma-4b"])
 def test_every_preset_is_a_shipped_file_that_round_trips(name: str) -> None:
     config = preset(name)
     assert study_from_text(study_toml(config), "resolved.toml") == config
@@ -143,7 +143,9 @@ def test_the_command_line_reads_a_study_file_with_overrides(tmp_path: Path) -> N
     path.write_text(MINIMAL)
     config = study_config(path, None, None, None, False, sets=["questions.limit=2"])
     assert config.model.spec == "tiny-mm" and config.questions.limit == 2
-    with pytest.raises(StudyFileError, match="unknown preset 'nope'; choose one of demo, medgemma-4b, tiny"):
+    with pytest.raises(
+        StudyFileError, match="unknown preset 'nope'; choose one of demo, demo-vlm, medgemma-4b, tiny"
+    ):
         study_config("nope", None, None, None, False)
     path.write_text(MINIMAL + "colour = 'red'\n")
     result = CliRunner().invoke(app, ["study", str(path), "--output", str(tmp_path / "runs")])
