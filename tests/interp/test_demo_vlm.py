@@ -37,3 +37,31 @@ def test_missing_trained_parts_say_how_to_train_them(tmp_path: Path) -> None:
     assert "demo_vlm_build --ship" in (missing_trained_parts(tmp_path) or "")
     with pytest.raises(DemoVLMNotTrainedError, match=r"adapter_model\.safetensors"):
         ensure_demo_vlm(tmp_path / "cache", trained=tmp_path)
+
+
+def test_the_shipped_demo_vlm_loads_and_answers_from_the_picture() -> None:
+    from flipbank.demo_images import render_synthetic_image
+    from interp.demo_vlm import SHIPPED_DEMO_VLM, training_log
+    from interp.forward import score_prompts
+    from interp.loading import load_model
+    from interp.prompts import CHAT_TEMPLATE, PromptInput
+
+    held_out = training_log(SHIPPED_DEMO_VLM)["held_out"]
+    assert isinstance(held_out, dict)
+    assert held_out["accuracy_real"]["value"] > held_out["accuracy_blank"]["value"] + 0.2
+    handle = load_model("demo-vlm", device="cpu", dtype="float32")
+    assert handle.accepts_images and handle.n_layers == 18
+    questions = {
+        "pneumothorax": "Is there a pneumothorax?",
+        "pleural effusion": "Is there a pleural effusion?",
+        "cardiomegaly": "Is the heart enlarged?",
+        "edema": "Is there pulmonary edema?",
+    }
+    prompts = []
+    for index, (finding, question) in enumerate(questions.items()):
+        image_id = f"t/p99/p9900000{index}/s1.png"  # the same chest drawn with and without the finding
+        for drawn in (frozenset({finding}), frozenset()):
+            prompts.append(PromptInput(question, render_synthetic_image(image_id, drawn).image))
+    margins = [score.margin for score in score_prompts(handle, prompts, CHAT_TEMPLATE, progress=False)]
+    gaps = [shown - absent for shown, absent in zip(margins[0::2], margins[1::2], strict=True)]
+    assert sum(gap > 0 for gap in gaps) >= 3 and sum(gaps) > 0
