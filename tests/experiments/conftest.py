@@ -7,7 +7,7 @@ import transformers
 
 import experiments.cli
 import experiments.cli_mining
-import experiments.study_context
+import experiments.model_options
 import interp.loading
 
 
@@ -19,6 +19,6 @@ def no_model_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a model was loaded")
 
-    for module in (interp.loading, experiments.cli, experiments.cli_mining, experiments.study_context):
+    for module in (interp.loading, experiments.cli, experiments.cli_mining, experiments.model_options):
         monkeypatch.setattr(module, "load_model", refuse)
     monkeypatch.setattr(transformers.PreTrainedModel, "from_pretrained", classmethod(refuse))
