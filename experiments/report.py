@@ -122,15 +122,9 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "Configuration comparison (Consistent but Dangerous; targeted LoRA)",
-        (
-            ("Configurations", "comparison", lambda r: reliance.comparison_view(r.frame("comparison"))),
-            (
-                "Flip rate and Dangerous fraction per configuration and set",
-                "configurations",
-                lambda r: tables.configurations_view(r.frame("configurations")),
-            ),
-        ),
-        ("flip_vs_dangerous",),
+        # the flip-vs-Dangerous table and figure (clamping section) show the compared points when it ran
+        (("Configurations", "comparison", lambda r: reliance.comparison_view(r.frame("comparison"))),),
+        (),
     ),
     Section(
         "Latency",
