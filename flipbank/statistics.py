@@ -130,6 +130,25 @@ class PermutationTest:
     permutations: int
 
 
+def _permutation_p_value(
+    values: FloatArray,
+    observed: float,
+    permuted: Callable[[np.random.Generator, int], FloatArray],
+    permutations: int,
+    seed: int,
+) -> float:
+    """(1 + permutations whose statistic reaches ``observed``) / (1 + B), the statistics drawn by
+    ``permuted(rng, rows)`` in chunks of bounded memory (``values`` sets the chunk size and the tolerance)."""
+    tolerance = 1e-12 * max(1.0, float(np.abs(values).max()))
+    rng = np.random.default_rng(seed)
+    extreme = 0
+    rows_per_chunk = max(1, CHUNK_ELEMENTS // values.size)
+    for start in range(0, permutations, rows_per_chunk):
+        rows = min(rows_per_chunk, permutations - start)
+        extreme += int(np.count_nonzero(permuted(rng, rows) >= observed - tolerance))
+    return (1 + extreme) / (1 + permutations)
+
+
 def paired_permutation_test(
     first: ArrayLike,
     second: ArrayLike,
@@ -143,17 +162,12 @@ def paired_permutation_test(
     if x.size == 0:
         return PermutationTest(math.nan, math.nan, 0, permutations)
     differences = x - y
-    observed = abs(differences.mean())
-    tolerance = 1e-12 * max(1.0, float(np.abs(differences).max()))
-    rng = np.random.default_rng(seed)
-    extreme = 0
-    rows_per_chunk = max(1, CHUNK_ELEMENTS // differences.size)
-    for start in range(0, permutations, rows_per_chunk):
-        rows = min(rows_per_chunk, permutations - start)
+
+    def sign_flipped(rng: np.random.Generator, rows: int) -> FloatArray:
         signs = rng.integers(0, 2, size=(rows, differences.size), dtype=np.int8) * 2 - 1
-        permuted = np.abs((signs * differences).mean(axis=1))
-        extreme += int(np.count_nonzero(permuted >= observed - tolerance))
-    p_value = (1 + extreme) / (1 + permutations)
+        return np.abs((signs * differences).mean(axis=1))
+
+    p_value = _permutation_p_value(differences, abs(differences.mean()), sign_flipped, permutations, seed)
     return PermutationTest(float(x.mean() - y.mean()), p_value, int(x.size), permutations)
 
 
@@ -170,17 +184,12 @@ def two_sample_permutation_test(
     if x.size == 0 or y.size == 0:
         return PermutationTest(math.nan, math.nan, int(x.size + y.size), permutations)
     pooled = np.concatenate([x, y])
-    observed = abs(x.mean() - y.mean())
-    tolerance = 1e-12 * max(1.0, float(np.abs(pooled).max()))
-    rng = np.random.default_rng(seed)
-    extreme = 0
-    rows_per_chunk = max(1, CHUNK_ELEMENTS // pooled.size)
-    for start in range(0, permutations, rows_per_chunk):
-        rows = min(rows_per_chunk, permutations - start)
+
+    def relabelled(rng: np.random.Generator, rows: int) -> FloatArray:
         shuffled = rng.permuted(np.broadcast_to(pooled, (rows, pooled.size)), axis=1)
-        gaps = np.abs(shuffled[:, : x.size].mean(axis=1) - shuffled[:, x.size :].mean(axis=1))
-        extreme += int(np.count_nonzero(gaps >= observed - tolerance))
-    p_value = (1 + extreme) / (1 + permutations)
+        return np.abs(shuffled[:, : x.size].mean(axis=1) - shuffled[:, x.size :].mean(axis=1))
+
+    p_value = _permutation_p_value(pooled, abs(x.mean() - y.mean()), relabelled, permutations, seed)
     return PermutationTest(float(x.mean() - y.mean()), p_value, int(pooled.size), permutations)
 
 
