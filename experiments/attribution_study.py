@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from flipbank.statistics import Correlation, spearman
 from interp.handle import ModelHandle
@@ -38,11 +39,12 @@ def real_patch_effects(
     features: Sequence[int],
     template: PromptTemplate,
     paraphrase_margins: torch.Tensor,
+    progress: bool = False,
 ) -> list[float]:
     """The mean margin change of the delta-only patch of each feature alone, over ``pairs``."""
     originals = final_token_resid(handle, [p.original for p in pairs], template, [loaded.layer])[:, 0]
     effects = []
-    for feature in features:
+    for feature in tqdm(features, desc="real patches", unit="feature", disable=not progress):
         patched = patched_margins(
             handle,
             pairs,
@@ -63,12 +65,14 @@ def check_attribution(
     template: PromptTemplate,
     candidates: int = 30,
     seed: int = 0,
+    progress: bool = False,
 ) -> tuple[Attribution, AttributionCheck]:
     """AtP over every feature, then the real patch of its top ``candidates`` by |estimate|."""
-    attribution = attribution_patching(handle, loaded, pairs, template)
+    attribution = attribution_patching(handle, loaded, pairs, template, progress=progress)
     chosen = attribution.ranking()[:candidates]
     estimated = attribution.mean_effect()[chosen].tolist()
-    real = real_patch_effects(handle, loaded, pairs, chosen, template, attribution.paraphrase_margins)
+    margins = attribution.paraphrase_margins
+    real = real_patch_effects(handle, loaded, pairs, chosen, template, margins, progress)
     table = pd.DataFrame({"feature": chosen, "estimated_effect": estimated, "real_effect": real})
     table["estimated_rank"] = range(1, len(chosen) + 1)
     table["real_rank"] = table["real_effect"].abs().rank(ascending=False, method="first").astype(int)

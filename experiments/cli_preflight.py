@@ -158,7 +158,9 @@ def option_problems(plan: RunPlan, settings: PreflightSettings) -> list[CheckPro
     config, problems = plan.config, []
     if config.feature is not None and SAE_STEPS & set(plan.steps):
         with contextlib.suppress(SAEPreflightError):  # run_preflight reports it
-            problems += feature_problems(sae_facts(config.sae, settings.hf_cache_dir), config.feature)
+            problems += feature_problems(
+                sae_facts(config.sae, settings.hf_cache_dir, config.model.spec), config.feature
+            )
     if config.sweep_layers is not None and "layer_sweep" in plan.steps:
         problems += _sweep_layer_problems(config, settings)
     return problems
@@ -175,7 +177,7 @@ def preflight_or_fail(plan: RunPlan, settings: PreflightSettings) -> PreflightRe
 
 
 STUDY_FILE = typer.Argument(None, help="a study file (TOML); default: the --preset's")
-PRESET = typer.Option("demo", "--preset", help="a shipped study: demo, tiny or medgemma-4b")
+PRESET = typer.Option("demo", "--preset", help="a shipped study: demo, demo-text, tiny or medgemma-4b")
 SETS = typer.Option(
     [], "--set", help="override a study-file key: --set model.batch_size=8 (repeat; key= unsets)"
 )

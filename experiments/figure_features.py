@@ -119,3 +119,30 @@ def feature_delta_scatter_figure(
         title += f" [{row['pearson_ci_low']:.2f}, {row['pearson_ci_high']:.2f}]"
     title += f", n = {len(pairs)})"
     return styled(figure, title, f"Δf{chosen} (SAE activation, paraphrase − original)", "Δmargin (logits)")
+
+
+def feature_image_maps_figure(maps: pd.DataFrame) -> go.Figure:
+    """One heatmap per (feature, picture): the feature's activation on each image token of the original
+    prompt, on the token grid (row 0 at the top of the picture); one colour scale per feature row."""
+    require_columns(maps, ("feature", "question_id", "finding", "row", "col", "activation"), "image maps")
+    require_rows(maps, "image maps")
+    features = list(dict.fromkeys(maps["feature"]))
+    cases = list(dict.fromkeys(zip(maps["question_id"], maps["finding"], strict=True)))
+    titles = [f"f{feature} · {question} ({finding})" for feature in features for question, finding in cases]
+    figure = make_subplots(rows=len(features), cols=len(cases), subplot_titles=titles)
+    for i, feature in enumerate(features):
+        of_feature = maps[maps["feature"] == feature]
+        top = float(of_feature["activation"].max()) or 1.0
+        for j, (question, _) in enumerate(cases):
+            grid = of_feature[of_feature["question_id"] == question].pivot(
+                index="row", columns="col", values="activation"
+            )
+            figure.add_trace(
+                go.Heatmap(z=grid.to_numpy(), zmin=0.0, zmax=top, colorscale="Viridis", showscale=j == 0),
+                row=i + 1,
+                col=j + 1,
+            )
+    figure.update_yaxes(autorange="reversed", showticklabels=False)
+    figure.update_xaxes(showticklabels=False)
+    figure.update_annotations(font_size=10)
+    return styled(figure, "Top features on image tokens of FlipBank pictures (SAE activation per token)")

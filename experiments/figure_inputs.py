@@ -10,7 +10,9 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.robustness_table import primary_condition
 from flipbank.quadrants import Quadrant, quadrant_summary
+from flipbank.uncertainty import uncertainty_table
 
 #: Result files of a run folder, by the name the figures ask for them.
 RESULT_FILES = {
@@ -18,11 +20,14 @@ RESULT_FILES = {
     "flipbank": "flip_study/flipbank.parquet",
     "features": "features/features.parquet",
     "feature_pairs": "features/pairs.parquet",
+    "feature_image_maps": "features/image_maps.parquet",
     "patching_summary": "patching/summary.parquet",
     "patching_pairs": "patching/pairs.parquet",
     "layer_sweep": "layer_sweep.parquet",
     "clamping": "clamping.parquet",
     "comparison": "comparison.parquet",
+    "mediconfusion": "mediconfusion.parquet",
+    "mediconfusion_delta_f": "mediconfusion/delta_f.parquet",
     "grounding": "grounding.parquet",
     "attribution": "attribution.parquet",
     "latency": "latency.parquet",
@@ -31,7 +36,9 @@ FLIPBANK_JSONL = "flip_study/flipbank.jsonl"
 #: Frames derived from several files, with why they can be absent.
 DERIVED_FRAMES = {
     "configurations": "fewer than two compared or clamping configurations have real and blank images mined",
+    "uncertainty": "the flip study's mined rows (flip_study/mining/rows.parquet) are not in the run folder",
 }
+MINED_ROWS = "flip_study/mining/rows.parquet"
 
 
 class MissingInputError(ValueError):
@@ -177,4 +184,7 @@ def load_run(folder: str | Path) -> RunInputs:
     summary = _configurations(root, inputs)
     if summary is not None:
         inputs.frames["configurations"] = summary
+    if (root / MINED_ROWS).is_file():
+        rows = pd.read_parquet(root / MINED_ROWS)
+        inputs.frames["uncertainty"] = uncertainty_table(rows, primary_condition(rows), inputs.seed)
     return inputs

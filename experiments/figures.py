@@ -19,7 +19,11 @@ from experiments.figure_causal import (
     patching_by_arm_figure,
     patching_by_group_figure,
 )
-from experiments.figure_features import feature_delta_scatter_figure, top_features_figure
+from experiments.figure_features import (
+    feature_delta_scatter_figure,
+    feature_image_maps_figure,
+    top_features_figure,
+)
 from experiments.figure_flipbank import flipbank_composition_figure
 from experiments.figure_inputs import MissingInputError, RunInputs, load_run
 from experiments.figure_robustness import (
@@ -83,6 +87,11 @@ FIGURES: tuple[FigureSpec, ...] = (
         "feature_delta_scatter",
         "Top feature's Δf vs Δmargin (PSF-Med Fig. 5)",
         lambda run: feature_delta_scatter_figure(run.frame("feature_pairs"), run.frame("features")),
+    ),
+    FigureSpec(
+        "feature_image_maps",
+        "Top features on the image tokens of FlipBank pictures",
+        lambda run: feature_image_maps_figure(run.frame("feature_image_maps")),
     ),
     FigureSpec(
         "patching_by_arm",

@@ -16,9 +16,10 @@ from experiments.preflight_model import ModelFacts, check_model
 from experiments.preflight_sae import SAEPreflightError, fit_problems, sae_facts
 from experiments.question_sources import read_source
 from experiments.study_config import StudyConfig
-from experiments.study_context import StudyContext, clamp_subset
+from experiments.study_context import StudyContext, box_records, question_subset
 from flipbank.errors import RecordError
 from flipbank.image_checks import DEFAULT_IMAGE_WORKERS
+from flipbank.mediconfusion import read_mediconfusion
 from flipbank.mining_plan import plan_jobs
 from flipbank.record_checks import (
     DEFAULT_MAX_QUESTION_CHARS,
@@ -169,7 +170,7 @@ def _check_model_and_sae(
     if not SAE_STEPS & set(plan.steps):
         return facts
     try:
-        sae = sae_facts(config.sae, settings.hf_cache_dir)
+        sae = sae_facts(config.sae, settings.hf_cache_dir, config.model.spec)
     except SAEPreflightError as error:
         report.problems.append(error.problem)
         return facts
@@ -185,7 +186,7 @@ def _check_mining_plans(report: PreflightReport, plan: RunPlan) -> None:
         return
     settings = StudyContext(config, plan.output).mining_settings
     subsets = {"flip_study": report.questions}
-    subsets["clamping"] = clamp_subset(report.questions, config.clamp_questions, config.seed)
+    subsets["clamping"] = question_subset(report.questions, config.clamp_questions, config.seed)
     for step in [step for step in plan.steps if step in subsets]:
         try:
             plan_jobs(subsets[step], settings)
@@ -194,6 +195,37 @@ def _check_mining_plans(report: PreflightReport, plan: RunPlan) -> None:
             report.problems.append(
                 CheckProblem("setup", config.questions.describe(), where, None, str(error))
             )
+
+
+def _check_boxes(report: PreflightReport, plan: RunPlan) -> None:
+    """A grounding step's box file must read (every row or study checked, before any model loads)."""
+    path = plan.config.boxes
+    if path is None or "grounding" not in plan.steps:
+        return
+    try:
+        report.lines.append(f"boxes      {len(box_records(path))} box(es) in {path}")
+    except RecordError as error:
+        report.problems.append(CheckProblem.from_error(error))
+    except OSError as error:
+        report.problems.append(CheckProblem("setup", str(path), "whole file", "boxes", str(error)))
+
+
+def _check_mediconfusion(report: PreflightReport, plan: RunPlan) -> None:
+    """A MediConfusion dataset must read, with at least one pair whose two images open."""
+    confusion = plan.config.mediconfusion
+    if confusion is None or confusion.dataset is None or confusion.images is None:
+        return
+    if "mediconfusion" not in plan.steps:
+        return
+    try:
+        read = read_mediconfusion(confusion.dataset, confusion.images)
+    except RecordError as error:
+        report.problems.append(CheckProblem.from_error(error))
+        return
+    report.lines.append(f"MediConf.  {len(read.pairs)} pair(s) readable, {len(read.skipped)} skipped")
+    if not read.pairs:
+        reason = f"no readable pair under {confusion.images} ({len(read.skipped)} skipped)"
+        report.problems.append(CheckProblem("setup", str(confusion.dataset), "whole file", None, reason))
 
 
 def _existing_parent(path: Path) -> Path:
@@ -223,6 +255,8 @@ def run_preflight(plan: RunPlan, settings: PreflightSettings = PreflightSettings
     _check_questions(report, plan, settings)
     facts = _check_model_and_sae(report, plan, settings)
     _check_mining_plans(report, plan)
+    _check_boxes(report, plan)
+    _check_mediconfusion(report, plan)
     costs = step_costs(
         plan.config, report.questions, plan.steps, 0 if facts is None else facts.n_layers, plan.shard
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from experiments.study import TRANSFER_PROMPTS
 from experiments.study_config import StudyConfig
-from experiments.study_context import clamp_subset
+from experiments.study_context import question_subset
 from flipbank.records import QuestionRecord
 
 #: Default seconds per forward pass of the estimate (override with ``--seconds-per-forward``).
@@ -56,19 +56,32 @@ def _takes_images(config: StudyConfig) -> bool:
 
 
 def _comparison(config: StudyConfig, questions: list[QuestionRecord]) -> StepCost:
-    """Every configuration mines the evaluation split (extra sets are not counted: a bound from below);
-    an adapter trained here costs three forward-equivalents (forward + backward) per training prompt."""
+    """Every configuration mines the evaluation split, cut to ``questions_per_set`` (extra sets are not
+    counted: a bound from below); an adapter trained here costs three forward-equivalents (forward +
+    backward) per training prompt."""
     comparison = config.comparison
     if comparison is None:
         return StepCost("comparison", 0)
+    evaluated = comparison.eval_fraction
+    if comparison.questions_per_set is not None and questions:
+        evaluated = min(evaluated, comparison.questions_per_set / len(questions))
     prompts = prompt_count(questions)
-    mined = _mining("comparison", round(prompts * comparison.eval_fraction), config, len(comparison.arms))
+    mined = _mining("comparison", round(prompts * evaluated), config, len(comparison.arms))
     pairs = sum(len(q.paraphrases) for q in questions) * (1 - comparison.eval_fraction)
     if comparison.max_training_pairs is not None:
         pairs = min(pairs, comparison.max_training_pairs)
     trained = sum(arm.train_layers is not None for arm in comparison.arms)
     training = round(trained * comparison.training.epochs * pairs * 2 * 3)
     return StepCost("comparison", mined.forwards + training, decode_steps=mined.decode_steps)
+
+
+def _confusion_forwards(config: StudyConfig) -> int:
+    """Two images per pair, each scored once and captured once for Δf (the demo set's pair count; a
+    dataset file's is counted when it is read)."""
+    confusion = config.mediconfusion
+    if confusion is None or not _takes_images(config):
+        return 0
+    return 4 * confusion.n_pairs if confusion.dataset is None else 0
 
 
 def step_costs(
@@ -85,7 +98,7 @@ def step_costs(
     controls = min(config.control_pairs, pairs)
     sweep = pairs if config.sweep_pairs is None else min(config.sweep_pairs, pairs)
     swept = n_layers if config.sweep_layers is None else len(config.sweep_layers)
-    clamp = prompt_count(clamp_subset(questions, config.clamp_questions, config.seed))
+    clamp = prompt_count(question_subset(questions, config.clamp_questions, config.seed))
     costs = {
         "flip_study": lambda: _mining("flip_study", prompt_count(questions, *shard), config),
         "grounding": lambda: StepCost("grounding", len(questions) if _takes_images(config) else 0, True),
@@ -97,6 +110,7 @@ def step_costs(
         "layer_sweep": lambda: StepCost("layer_sweep", (swept + 1) * sweep, True),
         "clamping": lambda: _mining("clamping", clamp, config, CLAMP_CONFIGURATIONS),
         "comparison": lambda: _comparison(config, questions),
+        "mediconfusion": lambda: StepCost("mediconfusion", _confusion_forwards(config)),
         "latency": lambda: StepCost("latency", LATENCY_FORWARDS),
     }
     return [costs[step]() for step in steps if step in costs]

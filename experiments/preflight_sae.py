@@ -107,8 +107,11 @@ def _release_folder(release: str, sae_id: str, hf_cache_dir: str | Path | None) 
     return Path(str(found[0])).parent
 
 
-def sae_facts(source: SAESource, hf_cache_dir: str | Path | None = None) -> SAEFacts:
-    """Finds the SAE of ``source`` on disk and reads its facts; raises `SAEPreflightError` when it cannot."""
+def sae_facts(
+    source: SAESource, hf_cache_dir: str | Path | None = None, model_spec: str = "gemma3-270m"
+) -> SAEFacts:
+    """Finds the SAE of ``source`` on disk and reads its facts (the demo SAE shipped for ``model_spec``);
+    raises `SAEPreflightError` when it cannot."""
     if source.kind == "release":
         if source.release is None or source.sae_id is None:
             raise SAEPreflightError(
@@ -119,9 +122,10 @@ def sae_facts(source: SAESource, hf_cache_dir: str | Path | None = None) -> SAEF
         if source.path is None:
             raise SAEPreflightError("SAE source", "path", "SAE source 'folder' needs a path (--sae-path)")
         return folder_facts(source.path)
-    from saes.demo_sae import SHIPPED_DEMO_SAE
+    from saes.demo_sae import demo_sae_config, demo_sae_folder, shipped_demo_sae
 
-    return folder_facts(SHIPPED_DEMO_SAE)
+    config = demo_sae_config(model_spec)
+    return folder_facts(shipped_demo_sae(config) or demo_sae_folder(config=config))
 
 
 def fit_problems(facts: SAEFacts, model: ModelFacts) -> list[CheckProblem]:

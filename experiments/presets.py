@@ -1,6 +1,7 @@
-"""Study presets: shipped study files (``experiments/studies/*.toml``). ``demo`` runs the embedded model, the
-demo SAE and the demo bank on a CPU; ``tiny`` the random multimodal test model, for tests; ``medgemma-4b``
-the real study on a GPU box."""
+"""Study presets: shipped study files (``experiments/studies/*.toml``). ``demo`` runs the demo VLM, its demo
+SAE and the demo bank with every image condition and the configuration comparison on a CPU (the main job);
+``demo-text`` the text-only Gemma 3 270M; ``tiny`` the random multimodal test model, for tests;
+``medgemma-4b`` the real study on a GPU box."""
 
 from __future__ import annotations
 

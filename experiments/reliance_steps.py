@@ -1,5 +1,5 @@
-"""The study steps about image reliance across configurations: where the model looks (grounding, PSF-Med
-Table 4) and the configuration comparison ("Consistent but Dangerous")."""
+"""The study steps about image reliance: where the model looks (grounding, PSF-Med Table 4), the
+configuration comparison ("Consistent but Dangerous") and MediConfusion (two images, one question)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from experiments.comparison_study import (
     run_comparison,
     train_arm_adapters,
 )
+from experiments.confusion_study import answer_pairs, image_side_delta_f, scores_table
 from experiments.flip_pairs import flipbank_pairs
 from experiments.grounding_study import boxed_questions, flip_grounding_table, grounding_rows
+from flipbank.demo_confusion import write_confusion_set
+from flipbank.mediconfusion import read_mediconfusion, score_pairs
 from flipbank.metrics import question_flips
 from flipbank.mining_frame import condition_rows, first_paraphrases
 from flipbank.quadrants import flip_dangerous_correlation
@@ -69,3 +72,29 @@ def comparison_step(context: StudyContext) -> None:
     correlation = flip_dangerous_correlation(points, seed=context.config.seed)
     (folder / "correlation.json").write_text(json.dumps(asdict(correlation), indent=2, default=str) + "\n")
     print(format_comparison(table, correlation))
+
+
+def mediconfusion_step(context: StudyContext) -> None:
+    """MediConfusion, the image-side twin of a paraphrase flip: each image of a pair asked the pair's
+    question (the benchmark's ``greedy`` mode), its metrics beside random, and the features that move most
+    between a pair's two images; skipped without a ``[mediconfusion]`` entry or on a text-only study."""
+    confusion = context.config.mediconfusion
+    if confusion is None or not context.takes_images:
+        print("[mediconfusion] no MediConfusion entry for an image study; nothing to score")
+        return
+    folder = context.folder / "mediconfusion"
+    if confusion.dataset is None or confusion.images is None:
+        images = folder / "demo-set"
+        dataset = write_confusion_set(images, confusion.n_pairs, context.config.seed)
+    else:
+        dataset, images = confusion.dataset, confusion.images
+    read = read_mediconfusion(dataset, images)
+    answers = answer_pairs(context.handle, read.pairs, context.template)
+    table = scores_table(score_pairs(answers)).assign(n_pairs=len(read.pairs), n_skipped=len(read.skipped))
+    delta_f = image_side_delta_f(context.handle, context.sae, read.pairs, context.template)
+    folder.mkdir(exist_ok=True)
+    delta_f.to_parquet(folder / "delta_f.parquet", index=False)
+    skipped = [{"location": s.location, "field": s.field, "reason": s.reason} for s in read.skipped]
+    (folder / "skipped.json").write_text(json.dumps(skipped, indent=2) + "\n")
+    table.to_parquet(context.folder / "mediconfusion.parquet", index=False)
+    print(table.to_string(index=False))

@@ -1,5 +1,5 @@
-"""Report tables of the image-reliance steps: grounding (flip vs no-flip attention to the box) and the
-configuration comparison (one row per set and configuration)."""
+"""Report tables of the image-reliance steps: grounding (flip vs no-flip attention to the box), the
+configuration comparison (one row per set and configuration), and uncertainty (does it warn?)."""
 
 from __future__ import annotations
 
@@ -74,3 +74,20 @@ def comparison_view(comparison: pd.DataFrame) -> pd.DataFrame:
         )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def uncertainty_view(uncertainty: pd.DataFrame) -> pd.DataFrame:
+    """One row per (target, estimate, metric): its value with the bootstrap CI and the counts."""
+    return pd.DataFrame(
+        {
+            "predicts": uncertainty["target"],
+            "estimate": uncertainty["method"].str.replace("_", " "),
+            "metric": uncertainty["metric"].str.upper(),
+            "value [95% CI]": [
+                ci_text(row["value"], row["ci_low"], row["ci_high"], 1.0, "")
+                for _, row in uncertainty.iterrows()
+            ],
+            "questions": uncertainty["n"].astype(int),
+            "events": uncertainty["n_events"].astype(int),
+        }
+    )

@@ -68,7 +68,7 @@ SECTIONS: tuple[Section, ...] = (
             ("SAE transfer check", "transfer", lambda r: tables.mapping_view(r.transfer or {})),
             ("Top features", "features", lambda r: tables.features_view(r.frame("features"))),
         ),
-        ("top_features", "feature_delta_scatter"),
+        ("top_features", "feature_delta_scatter", "feature_image_maps"),
     ),
     Section(
         "Attribution patching (AtP over every feature, checked by real patches)",
@@ -116,6 +116,34 @@ SECTIONS: tuple[Section, ...] = (
                 "Attention to the finding's box",
                 "grounding",
                 lambda r: reliance.grounding_view(r.frame("grounding")),
+            ),
+        ),
+        (),
+    ),
+    Section(
+        "Uncertainty: does it warn of a flip or a wrong answer?",
+        (
+            (
+                "AUROC of each estimate on the original question (the paraphrase spread sees the paraphrases:"
+                " a diagnostic, not a warning); calibration of the maximum probability",
+                "uncertainty",
+                lambda r: reliance.uncertainty_view(r.frame("uncertainty")),
+            ),
+        ),
+        (),
+    ),
+    Section(
+        "MediConfusion: one question, two images that need different answers",
+        (
+            (
+                "MediConfusion metrics (greedy A/B softmax) beside random",
+                "mediconfusion",
+                lambda r: r.frame("mediconfusion").round(4),
+            ),
+            (
+                "Features that move most between a pair's two images (final token)",
+                "mediconfusion_delta_f",
+                lambda r: r.frame("mediconfusion_delta_f").head(10).round(4),
             ),
         ),
         (),

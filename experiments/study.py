@@ -15,13 +15,14 @@ import pandas as pd
 from experiments.attribution_study import check_attribution
 from experiments.clamping_study import format_clamping_table, run_clamping_study
 from experiments.demo_vlm_evaluation import held_out_settings
+from experiments.feature_maps import MAP_FEATURES, distinct_pictures, feature_image_maps
 from experiments.figures import write_figures
 from experiments.flip_pairs import LabelledPairs, flipbank_pairs, non_flip_pairs
 from experiments.flip_study import run_flip_study
 from experiments.latency_study import run_latency_study
 from experiments.layer_sweep_study import format_layer_sweep, run_layer_sweep
 from experiments.patching_study import format_patching_summary, run_patching_study
-from experiments.reliance_steps import comparison_step, grounding_step
+from experiments.reliance_steps import comparison_step, grounding_step, mediconfusion_step
 from experiments.report import write_report
 from experiments.run_folder import run_folder, run_step, step_done
 from experiments.study_config import StudyConfig
@@ -104,6 +105,13 @@ def features_step(context: StudyContext) -> None:
     ranking.write(folder)
     (folder / "transfer.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     print(ranking.summary())
+    if context.image_loader is not None:
+        top = pd.read_parquet(folder / "features.parquet")["feature"].head(MAP_FEATURES).tolist()
+        cases = distinct_pictures(context.flipbank())
+        maps = feature_image_maps(
+            context.handle, context.sae, cases, context.image_loader, context.template, top
+        )
+        maps.to_parquet(folder / "image_maps.parquet", index=False)
 
 
 def attribution_step(context: StudyContext) -> None:
@@ -112,7 +120,7 @@ def attribution_step(context: StudyContext) -> None:
     flips = flipbank_pairs(context.sweep_cases(), context.image_loader)
     started = time.perf_counter()
     attribution, check = check_attribution(
-        context.handle, context.sae, flips.pairs, context.template, seed=context.config.seed
+        context.handle, context.sae, flips.pairs, context.template, seed=context.config.seed, progress=True
     )
     seconds = time.perf_counter() - started
     folder = context.folder / "attribution"
@@ -203,6 +211,7 @@ STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
     ("layer_sweep", layer_sweep_step),
     ("clamping", clamping_step),
     ("comparison", comparison_step),
+    ("mediconfusion", mediconfusion_step),
     ("latency", latency_step),
 )
 
@@ -233,6 +242,13 @@ def check_before_steps(context: StudyContext, steps: list[str]) -> None:
     check_mining_plans(context, steps)
     if "layer_sweep" in steps and context.config.sweep_layers is not None:
         context.check_sweep_layers()
+    studied = {"patching", "clamping", "comparison", "latency"} & set(steps)
+    attributed = "attribution" in steps or step_done(context.folder, "attribution")
+    if context.config.feature_from == "attribution" and studied and not attributed:
+        raise ValueError(
+            f"study {context.config.name!r}: feature_from = 'attribution' picks the feature of "
+            f"{', '.join(sorted(studied))} from the attribution step, which has not run: run it too"
+        )
 
 
 def _run_step(context: StudyContext, name: str, step: Callable[[StudyContext], None]) -> None:

@@ -53,14 +53,39 @@ class ArmConfig:
 class ComparisonConfig:
     """The configuration comparison: ``arms`` judged on the study questions' evaluation split (whole
     patients, ``eval_fraction`` of them; adapters trained here see only the rest) and on ``extra_sets``,
-    under every image condition of the study. ``training`` is the recipe of the adapters trained here
-    (its ``layers`` come from each arm), on at most ``max_training_pairs`` pairs."""
+    under every image condition of the study; each set is cut to ``questions_per_set`` questions (a seeded
+    sample stratified by answer and finding; None: all). ``training`` is the recipe of the adapters trained
+    here (its ``layers`` come from each arm), on at most ``max_training_pairs`` pairs."""
 
     arms: tuple[ArmConfig, ...]
     extra_sets: tuple[QuestionSource, ...] = ()
     eval_fraction: float = 0.25
     training: LoraTrainingConfig = field(default_factory=LoraTrainingConfig)
     max_training_pairs: int | None = None
+    questions_per_set: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_training_pairs", "questions_per_set"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"ComparisonConfig.{name} must be a positive integer, not {value}")
+
+
+@dataclass(frozen=True)
+class ConfusionConfig:
+    """MediConfusion for the study's model: ``dataset`` (its ``dataset.json``) with ``images`` (the folder
+    its image paths are relative to), or without a dataset the synthetic set of ``n_pairs`` demo pairs
+    (`flipbank.demo_confusion`), rendered into the run folder."""
+
+    dataset: Path | None = None
+    images: Path | None = None
+    n_pairs: int = 36
+
+    def __post_init__(self) -> None:
+        if (self.dataset is None) != (self.images is None):
+            raise ValueError("MediConfusion needs both `dataset` and `images` (or neither: the demo set)")
+        if self.n_pairs < 1:
+            raise ValueError(f"ConfusionConfig.n_pairs must be a positive integer, not {self.n_pairs}")
 
 
 @dataclass(frozen=True)
@@ -70,8 +95,11 @@ class StudyConfig:
     one (the default), removed (none) or swapped for another patient's. ``control_pairs``, ``sweep_pairs``
     and ``clamp_questions`` are seeded stratified samples drawn with ``seed`` (None: all). The layer sweep
     patches ``sweep_layers`` (None: every decoder layer). Patching reports how many FlipBank pairs have
-    |m_orig − m_para| below ``gap_floor`` logits, where per-pair recovery is fragile. ``boxes`` is a CSV of
-    finding boxes in pixels (`flipbank.box_readers`; the shipped demo banks bring their true boxes)."""
+    |m_orig − m_para| below ``gap_floor`` logits, where per-pair recovery is fragile. Without a ``feature``,
+    patching and clamping study the top feature by mean |Δf|, or with ``feature_from = "attribution"`` the
+    feature whose real delta-only patch moved the margin most among attribution patching's candidates.
+    ``boxes`` is a CSV of finding boxes in pixels (`flipbank.box_readers`) or PadChest-GR's grounded
+    reports (a ``.json``, `flipbank.padchest_gr`); the shipped demo banks bring their true boxes."""
 
     name: str
     model: ModelOptions
@@ -82,6 +110,7 @@ class StudyConfig:
     similarity_threshold: float = 0.95
     sae: SAESource = field(default_factory=SAESource)
     feature: int | None = None
+    feature_from: Literal["attribution"] | None = None
     clamp_value: float = 0.0
     control_pairs: int = 100
     sweep_pairs: int | None = None
@@ -90,6 +119,7 @@ class StudyConfig:
     reliance_condition: ImageCondition = ImageCondition.BLANK
     gap_floor: float = DEFAULT_GAP_FLOOR
     comparison: ComparisonConfig | None = None
+    mediconfusion: ConfusionConfig | None = None
     boxes: Path | None = None
     seed: int = 0
 
@@ -121,7 +151,7 @@ class StudyConfig:
             fields["model"].pop("adapter")
         else:
             fields["model"]["adapter_fingerprint"] = path_fingerprint(self.model.adapter)
-        for optional in ("sweep_layers", "comparison", "boxes"):
+        for optional in ("sweep_layers", "comparison", "mediconfusion", "boxes", "feature_from"):
             if fields[optional] is None:
                 fields.pop(optional)
         for arm in fields.get("comparison", {}).get("arms", []):

@@ -13,13 +13,14 @@ from experiments.comparison_study import ComparisonInputs, EvaluationSet
 from experiments.model_options import load_handle
 from experiments.question_sources import SHIPPED_BANKS, load_questions
 from experiments.study_config import StudyConfig
-from flipbank.box_readers import read_box_csv
+from flipbank.box_readers import BoxRecord, read_box_csv
 from flipbank.curation import answer_pairs
 from flipbank.demo_bank import demo_image_root
 from flipbank.demo_images import read_annotations
 from flipbank.grounding import Box
 from flipbank.mining import ImageLoader, default_image_loader
 from flipbank.mining_plan import MiningSettings
+from flipbank.padchest_gr import read_padchest_gr
 from flipbank.record_checks import RecordScreen
 from flipbank.record_io import read_jsonl
 from flipbank.records import FlipCase, QuestionRecord
@@ -58,11 +59,16 @@ def empty_flipbank_message(rows: pd.DataFrame, condition: str, threshold: float,
     )
 
 
-def clamp_subset(questions: list[QuestionRecord], n: int | None, seed: int) -> list[QuestionRecord]:
-    """The clamping study's questions: ``n`` of them, a seeded sample stratified by answer and finding
-    (every question carries several phenomena; all when ``n`` is None)."""
+def question_subset(questions: list[QuestionRecord], n: int | None, seed: int) -> list[QuestionRecord]:
+    """``n`` of ``questions`` (the clamping study's, a comparison set's): a seeded sample stratified by answer
+    and finding (every question carries several phenomena; all when ``n`` is None)."""
     strata = [(question.answer, question.finding or "") for question in questions]
     return [questions[i] for i in stratified_sample(strata, n, seed)]
+
+
+def box_records(path: Path) -> list[BoxRecord]:
+    """The boxes of a study's box file: PadChest-GR's grounded reports (``.json``) or a box CSV."""
+    return read_padchest_gr(path) if path.suffix == ".json" else read_box_csv(path)
 
 
 class StudyContext:
@@ -117,9 +123,10 @@ class StudyContext:
             if source.path is None:
                 raise ValueError("SAE source 'folder' needs a path")
             return load_sae(source.path, self.handle)
-        from saes.demo_sae import ensure_demo_sae
+        from saes.demo_sae import demo_sae_config, ensure_demo_sae
 
-        return load_sae(ensure_demo_sae(), self.handle)
+        config = demo_sae_config(self.config.model.spec)
+        return load_sae(ensure_demo_sae(config=config, handle=self.handle), self.handle)
 
     @property
     def primary_condition(self) -> str:
@@ -152,9 +159,13 @@ class StudyContext:
             )
 
     def feature(self) -> int:
-        """The studied feature: the configured one, else the top-ranked feature of the discovery step."""
+        """The studied feature: the configured one, else the top-ranked feature of the discovery step, or
+        with ``feature_from = "attribution"`` the checked candidate with the largest real patch effect."""
         if self.config.feature is not None:
             return self.config.feature
+        if self.config.feature_from == "attribution":
+            checked = pd.read_parquet(self.folder / "attribution.parquet")
+            return int(checked.loc[checked["real_rank"] == 1, "feature"].iloc[0])
         ranking = pd.read_parquet(self.folder / "features" / "features.parquet")
         return int(ranking.iloc[0]["feature"])
 
@@ -167,7 +178,8 @@ class StudyContext:
 
     def boxes(self) -> dict[tuple[str, str], Box]:
         """Finding boxes keyed by (image path, finding): the shipped banks' true boxes, else the study's box
-        CSV (image paths relative to the question source's image root), else none."""
+        file (a CSV, or PadChest-GR's grounded reports as ``.json``; image paths relative to the question
+        source's image root), else none."""
         source = self.config.questions
         if source.kind in SHIPPED_BANKS:
             return read_annotations(demo_image_root(path=SHIPPED_BANKS[source.kind]))
@@ -175,7 +187,7 @@ class StudyContext:
             return {}
         root = source.image_root
         found = {}
-        for record in read_box_csv(self.config.boxes):
+        for record in box_records(self.config.boxes):
             path = record.image if root is None else str(root / record.image)
             with Image.open(path) as picture:
                 found[path, record.finding] = record.pixels(*picture.size)
@@ -189,11 +201,13 @@ class StudyContext:
 
     def evaluation_sets(self, split: QuestionSplit) -> list[EvaluationSet]:
         """The evaluation split of the study's questions, then each extra set of the comparison."""
-        sets = [EvaluationSet("evaluation split", split.evaluation)]
-        comparison = self.config.comparison
+        comparison, seed = self.config.comparison, self.config.seed
+        n = None if comparison is None else comparison.questions_per_set
+        sets = [EvaluationSet("evaluation split", question_subset(split.evaluation, n, seed))]
         for source in () if comparison is None else comparison.extra_sets:
             questions = load_questions(source, with_images=self.takes_images, screen=self.screen)
-            sets.append(EvaluationSet(source.describe().replace("/", "_"), questions))
+            name = source.describe().replace("/", "_")
+            sets.append(EvaluationSet(name, question_subset(questions, n, seed)))
         return sets
 
     def comparison_inputs(self) -> ComparisonInputs:
@@ -211,5 +225,5 @@ class StudyContext:
         )
 
     def clamp_questions(self) -> list[QuestionRecord]:
-        """The clamping study's questions (see `clamp_subset`)."""
-        return clamp_subset(self.questions, self.config.clamp_questions, self.config.seed)
+        """The clamping study's questions (see `question_subset`)."""
+        return question_subset(self.questions, self.config.clamp_questions, self.config.seed)

@@ -6,6 +6,8 @@ Estimates, each oriented so that larger means more uncertain:
 ``1 − max probability`` and ``entropy (bits)`` of the restricted yes/no softmax (from the margin,
 p_yes = σ(m_yes − m_no)), ``−|margin|``, and ``paraphrase spread`` (the standard deviation of the margins
 over the original and its paraphrases; it sees the paraphrases, so it is a diagnostic, not a warning).
+`error_detection` asks the classical question of the same estimates (do they flag wrong answers?) with the
+maximum probability's calibration (10-bin ECE, Brier, AURC); `uncertainty_table` puts both in one frame.
 """
 
 from __future__ import annotations
@@ -14,9 +16,16 @@ import numpy as np
 import pandas as pd
 
 from flipbank.metrics import question_flips
-from flipbank.mining_frame import condition_rows, first_paraphrases
+from flipbank.mining_frame import answer_codes, condition_rows, first_paraphrases
 from flipbank.statistics import DEFAULT_SEED
-from flipbank.uncertainty_metrics import auroc, with_bootstrap
+from flipbank.uncertainty_metrics import (
+    UncertaintyMetric,
+    aurc,
+    auroc,
+    brier_score,
+    expected_calibration_error,
+    with_bootstrap,
+)
 
 UNCERTAINTY_METHODS = (
     "one_minus_max_probability",
@@ -79,3 +88,71 @@ def flip_anticipation(
             }
         )
     return pd.DataFrame(found)
+
+
+def _metric_row(
+    target: str, method: str, metric: str, result: UncertaintyMetric, events: int
+) -> dict[str, object]:
+    return {
+        "target": target,
+        "method": method,
+        "metric": metric,
+        "value": result.value,
+        "ci_low": result.ci.low,
+        "ci_high": result.ci.high,
+        "n": result.n,
+        "n_events": events,
+    }
+
+
+def _originals_correct(frame: pd.DataFrame, image_condition: str) -> pd.Series:
+    """Per question: whether the original's parsed answer equals the ground truth (yes/no items only)."""
+    rows = condition_rows(frame, image_condition, ["ground_truth"])
+    originals = rows.loc[rows["variant_index"] == 0].set_index("question_id")
+    truth = originals["ground_truth"].where(originals["ground_truth"].isin(["yes", "no"]))
+    judged = originals.assign(truth=answer_codes(truth)).dropna(subset=["answer", "truth"])
+    return (judged["answer"] == judged["truth"]).rename("correct")
+
+
+def error_detection(
+    frame: pd.DataFrame, image_condition: str = "real", seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
+    """Per estimate: AUROC (bootstrap CI) for "the original's answer is wrong"; then the calibration of the
+    maximum probability as the confidence of that answer: 10-bin ECE, Brier score and AURC, each with a
+    bootstrap CI. Columns as `uncertainty_table`."""
+    scores = question_uncertainty(frame, image_condition).join(
+        _originals_correct(frame, image_condition), how="inner"
+    )
+    wrong = ~scores["correct"].astype(bool)
+    found = []
+    for method in UNCERTAINTY_METHODS:
+        usable = scores[method].notna()
+        result = with_bootstrap(auroc, scores.loc[usable, method], wrong[usable], seed=seed)
+        found.append(_metric_row("wrong answer", method, "auroc", result, int(wrong[usable].sum())))
+    confidence = 1.0 - scores["one_minus_max_probability"].to_numpy()
+    correct = scores["correct"].to_numpy(dtype=bool)
+    for metric, function in (("ece", expected_calibration_error), ("brier", brier_score), ("aurc", aurc)):
+        result = with_bootstrap(function, confidence, correct, seed=seed)
+        found.append(_metric_row("wrong answer", "max_probability", metric, result, int((~correct).sum())))
+    return pd.DataFrame(found)
+
+
+def uncertainty_table(
+    frame: pd.DataFrame, image_condition: str = "real", seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
+    """Flip anticipation and error detection in one long frame: target ("paraphrase flip" or "wrong
+    answer"), method, metric, value, ci_low, ci_high, n, n_events."""
+    flips = flip_anticipation(frame, image_condition, seed)
+    anticipation = pd.DataFrame(
+        {
+            "target": "paraphrase flip",
+            "method": flips["method"],
+            "metric": "auroc",
+            "value": flips["auroc"],
+            "ci_low": flips["ci_low"],
+            "ci_high": flips["ci_high"],
+            "n": flips["n"],
+            "n_events": flips["n_flipped"],
+        }
+    )
+    return pd.concat([anticipation, error_detection(frame, image_condition, seed)], ignore_index=True)

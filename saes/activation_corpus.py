@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 import torch
-from jaxtyping import Float
+from jaxtyping import Bool, Float, Int
 from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
@@ -76,6 +76,26 @@ def _real_tokens(
     return unpadded_rows(encode_prompts(handle, prompts, template))
 
 
+def _shown_before(
+    handle: ModelHandle,
+    input_ids: Int[Tensor, "batch pos"],
+    images: Sequence[Image.Image | None],
+    seen: set[int],
+) -> Bool[Tensor, "batch pos"]:
+    """True at the image soft tokens of every row whose picture an earlier row already showed (``seen``
+    holds the pictures' ids and is updated)."""
+    repeated = torch.zeros_like(input_ids, dtype=torch.bool)
+    if handle.image_token_id is None:
+        return repeated
+    for row, image in enumerate(images):
+        if image is None:
+            continue
+        if id(image) in seen:
+            repeated[row] = input_ids[row] == handle.image_token_id
+        seen.add(id(image))
+    return repeated
+
+
 def collect_activations(
     handle: ModelHandle,
     layer: int,
@@ -89,8 +109,9 @@ def collect_activations(
     """``resid_post`` of ``layer`` (float32, CPU) at every counted position of every question in ``template``,
     shown ``images`` (one per question) when given; the forward pass stops after ``layer``. Positions inside
     the prefix that all text prompts share (the few-shot examples) are taken from the first prompt only, so
-    they are not repeated once per question (image prompts share token ids, not activations, so they keep
-    every position)."""
+    they are not repeated once per question. Likewise an image's soft tokens (when ``token_filter`` keeps
+    them) count once per picture: the image block follows the same template prefix in every prompt, so a
+    picture shown again repeats its activations there."""
     shown = list(images) if images is not None else [None] * len(questions)
     if len(shown) != len(questions):
         raise ValueError(f"{len(shown)} images for {len(questions)} questions")
@@ -98,6 +119,7 @@ def collect_activations(
     text_only = images is None and len(prompts) > 1
     shared = common_prefix_length(_real_tokens(handle, prompts, template)) if text_only else 0
     chunks: list[Tensor] = []
+    seen: set[int] = set()  # pictures whose image tokens were already taken
     for start, batch in tqdm(
         list(zip(range(0, len(prompts), batch_size), batched(prompts, batch_size), strict=True)),
         desc=f"activations ({template.describe()})",
@@ -109,6 +131,7 @@ def collect_activations(
         real_position = inputs["attention_mask"].long().cumsum(-1) - 1  # 0 at each row's first real token
         repeated = real_position < shared
         repeated[0] &= start != 0  # the very first prompt keeps the shared prefix
+        repeated |= _shown_before(handle, inputs["input_ids"], [prompt.image for prompt in batch], seen)
         with (
             ResidCapture(handle.layers, [layer], positions="all", stop_early=True) as capture,
             torch.inference_mode(),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 from jaxtyping import Float
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from interp.handle import ModelHandle
 from interp.hooks import ResidEdit
@@ -95,12 +96,13 @@ def attribution_patching(
     pairs: Sequence[PatchPair],
     template: PromptTemplate,
     batch_size: int = 8,
+    progress: bool = False,
 ) -> Attribution:
     """`Attribution` of every feature of ``loaded`` for each pair: one clean forward of the originals (no
     gradient) and one forward + backward of the paraphrases per batch."""
+    starts = tqdm(range(0, len(pairs), batch_size), desc="attribution", unit="batch", disable=not progress)
     parts = [
-        _batch_attribution(handle, loaded, pairs[start : start + batch_size], template)
-        for start in range(0, len(pairs), batch_size)
+        _batch_attribution(handle, loaded, pairs[start : start + batch_size], template) for start in starts
     ]
     if not parts:
         return Attribution(torch.zeros(0, loaded.sae.cfg.d_sae), torch.zeros(0), torch.zeros(0))

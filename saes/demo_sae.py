@@ -1,6 +1,9 @@
-"""Owns the demo SAE for the Gemma 3 270M demo model: a sae-lens JumpReLU SAE (Gemma Scope 2's quadratic L0
-loss) trained on layer-9 ``resid_post`` of the demo bank's prompts, in Gemma Scope 2 format with its measured
-FVU, L0 and dead fraction.
+"""Owns the demo SAEs: sae-lens JumpReLU SAEs (Gemma Scope 2's quadratic L0 loss) trained on layer-9
+``resid_post`` of the demo bank's prompts, in Gemma Scope 2 format with their measured FVU, L0 and dead
+fraction. One reads the text-only Gemma 3 270M (six-shot and chat prompts, text positions); the other reads
+the demo VLM (chat prompts showing each question's picture). Which positions feed the demo VLM's SAE is a
+choice: every text position but BOS and the image markers, **and** the image soft tokens, each picture's
+once, so that features can be read on image patches too (image tokens are about a tenth of its corpus).
 
 Training is bit-identical across thread counts on one CPU kernel, but not across kernels: retrained with
 AVX2 kernels instead of AVX-512 the dictionary diverges (median best-match decoder cosine 0.74). So the SAE
@@ -8,7 +11,7 @@ the demo study uses ships with the package (``saes/data/demo_sae``, 10 MB, with 
 trained in) and every machine decodes with the same weights. ``--rebuild`` trains it again into the
 workbench cache and compares it with the shipped one feature by feature; ``--ship`` then replaces it.
 
-Run: ``.venv/bin/python -m saes.demo_sae [--rebuild [--ship] [--features 1,2,3]]``
+Run: ``.venv/bin/python -m saes.demo_sae [--model demo-vlm] [--rebuild [--ship] [--features 1,2,3]]``
 """
 
 from __future__ import annotations
@@ -17,31 +20,44 @@ import argparse
 import json
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from jaxtyping import Float
+from PIL import Image
 from sae_lens import JumpReLUTrainingSAE, JumpReLUTrainingSAEConfig, SAETrainer
 from sae_lens.config import SAETrainerConfig
 from safetensors.torch import load_file
 from torch import Tensor
 
+from flipbank.demo_bank import demo_image_root
 from interp.atomic_folder import build_folder_atomically, is_complete
 from interp.cache_dir import workbench_cache_dir
 from interp.handle import ModelHandle
 from interp.loading import load_model
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE
 from interp.provenance import numeric_environment
-from saes.activation_corpus import bank_questions, collect_activations, shuffled_batches, split_questions
+from saes.activation_corpus import (
+    bank_questions,
+    collect_activations,
+    question_images,
+    shuffled_batches,
+    split_questions,
+)
 from saes.gemma_scope_format import CONFIG_FILE, PARAMS_FILE, is_gemma_scope_folder, save_gemma_scope_folder
 from saes.sae_agreement import SAEAgreement, compare_saes
 from saes.sae_quality import SAEQuality, measure_quality
+from saes.token_mask import TokenFilter
 
 METRICS_FILE = "training_metrics.json"
 DEMO_SAE_VERSION = 1
 #: The demo SAE as trained for ``DemoSAEConfig()`` (collect 192 s + train 235 s on 2 CPU cores).
 SHIPPED_DEMO_SAE = Path(__file__).parent / "data" / "demo_sae"
+#: The demo VLM's SAE as trained for ``DEMO_VLM_SAE_CONFIG``.
+SHIPPED_DEMO_VLM_SAE = Path(__file__).parent / "data" / "demo_vlm_sae"
+_HF_NAMES = {"gemma3-270m": "google/gemma-3-270m"}
 
 
 @dataclass(frozen=True)
@@ -67,10 +83,28 @@ class DemoSAEConfig:
     seed: int = 0
     templates: tuple[str, ...] = ("chat", "few_shot")
     prompt_batch_size: int = 32
+    #: show each question's demo-bank picture and keep the image soft tokens (once per picture)
+    images: bool = False
 
     @property
     def folder_name(self) -> str:
         return f"demo-sae-{self.model_spec}-layer{self.layer}-w{self.d_sae}-v{DEMO_SAE_VERSION}"
+
+
+#: The demo VLM's SAE: chat prompts with pictures (the demo VLM answers chat prompts), image tokens kept.
+DEMO_VLM_SAE_CONFIG = DemoSAEConfig(model_spec="demo-vlm", templates=("chat",), images=True)
+_SHIPPED = {DemoSAEConfig(): SHIPPED_DEMO_SAE, DEMO_VLM_SAE_CONFIG: SHIPPED_DEMO_VLM_SAE}
+
+
+def demo_sae_config(model_spec: str) -> DemoSAEConfig:
+    """The demo SAE configuration for a model spec: the demo VLM's for ``demo-vlm``, else the 270M's (which
+    also serves other Gemma 3 models with d_model 640)."""
+    return DEMO_VLM_SAE_CONFIG if model_spec == DEMO_VLM_SAE_CONFIG.model_spec else DemoSAEConfig()
+
+
+def shipped_demo_sae(config: DemoSAEConfig) -> Path | None:
+    """The folder shipped with the package for ``config``, if one is."""
+    return _SHIPPED.get(config)
 
 
 @dataclass
@@ -138,15 +172,21 @@ def train_sae(config: DemoSAEConfig, activations: Float[Tensor, "token d_in"]) -
     return trained.eval()
 
 
-def _collect(handle: ModelHandle, config: DemoSAEConfig, questions: list[str]) -> dict[str, Tensor]:
+def _collect(
+    handle: ModelHandle, config: DemoSAEConfig, questions: list[str], pictures: Mapping[str, Image.Image]
+) -> dict[str, Tensor]:
+    images = [pictures[question] for question in questions] if config.images else None
+    token_filter = TokenFilter(keep_image_tokens=config.images)
     return {
         name: collect_activations(
             handle,
             config.layer,
             questions,
             _TEMPLATES[name],
+            token_filter,
             batch_size=config.prompt_batch_size,
             progress=True,
+            images=images,
         )
         for name in config.templates
     }
@@ -157,15 +197,19 @@ def build_demo_sae(
     handle: ModelHandle,
     config: DemoSAEConfig,
     questions: dict[str, list[str]] | None = None,
+    pictures: Mapping[str, Image.Image] | None = None,
 ) -> TrainingReport:
     """Collect activations, train, measure and write the Gemma Scope 2 folder plus ``training_metrics.json``.
-    ``questions`` (question id → texts) defaults to the demo bank's originals and paraphrases."""
+    ``questions`` (question id → texts) defaults to the demo bank's originals and paraphrases; with
+    ``config.images``, ``pictures`` (text → picture) defaults to the demo bank's."""
     bank = questions if questions is not None else bank_questions()
+    if pictures is None:
+        pictures = question_images(demo_image_root()) if config.images else {}
     train_questions, eval_questions = split_questions(bank, config.eval_fraction, config.seed)
     start = time.perf_counter()
     train_sets, eval_sets = (
-        _collect(handle, config, train_questions),
-        _collect(handle, config, eval_questions),
+        _collect(handle, config, train_questions, pictures),
+        _collect(handle, config, eval_questions, pictures),
     )
     collected = time.perf_counter()
     train_activations = torch.cat(list(train_sets.values()))
@@ -181,9 +225,8 @@ def build_demo_sae(
         train=measure_quality(sae, train_activations),
         per_template={name: measure_quality(sae, acts) for name, acts in eval_sets.items()},
     )
-    save_gemma_scope_folder(
-        sae, destination, config.layer, "google/gemma-3-270m", {"workbench_demo_sae": True}
-    )
+    model_name = _HF_NAMES.get(config.model_spec, config.model_spec)
+    save_gemma_scope_folder(sae, destination, config.layer, model_name, {"workbench_demo_sae": True})
     (destination / METRICS_FILE).write_text(json.dumps(asdict(report), indent=2) + "\n")
     return report
 
@@ -198,10 +241,11 @@ def ensure_demo_sae(
     config: DemoSAEConfig = DemoSAEConfig(),
     handle: ModelHandle | None = None,
 ) -> Path:
-    """The shipped demo SAE for the default ``config``; any other configuration is trained once (minutes)
-    into the cache, atomically, and later calls return its folder at once."""
-    if config == DemoSAEConfig() and is_gemma_scope_folder(SHIPPED_DEMO_SAE):
-        return SHIPPED_DEMO_SAE
+    """The shipped demo SAE for a shipped ``config`` (the 270M's, the demo VLM's); any other configuration
+    is trained once (minutes) into the cache, atomically, and later calls return its folder at once."""
+    shipped = shipped_demo_sae(config)
+    if shipped is not None and is_gemma_scope_folder(shipped):
+        return shipped
     return build_demo_sae_in_cache(cache_dir, config, handle)
 
 
@@ -235,35 +279,48 @@ def _weights(folder: Path) -> tuple[Tensor, Tensor]:
     return params["w_dec"], params["w_enc"]
 
 
-def rebuild_and_compare(features: list[int], ship: bool, cache_dir: str | Path | None = None) -> SAEAgreement:
-    """Train the default demo SAE afresh into the cache, compare it with the shipped one on ``features``
-    (and overall), and with ``ship`` copy it over the shipped files."""
-    folder = demo_sae_folder(cache_dir)
+def rebuild_and_compare(
+    features: list[int],
+    ship: bool,
+    cache_dir: str | Path | None = None,
+    config: DemoSAEConfig = DemoSAEConfig(),
+) -> SAEAgreement | None:
+    """Train a shipped demo SAE afresh into the cache, compare it with the shipped one on ``features`` (and
+    overall; None when none is shipped yet), and with ``ship`` copy it over the shipped files."""
+    shipped = shipped_demo_sae(config)
+    if shipped is None:
+        raise ValueError(f"no demo SAE is shipped for {config}")
+    folder = demo_sae_folder(cache_dir, config)
     if is_complete(folder):
         shutil.rmtree(folder)
-    build_demo_sae_in_cache(cache_dir)
-    agreement = compare_saes(*_weights(SHIPPED_DEMO_SAE), *_weights(folder), features)
+    build_demo_sae_in_cache(cache_dir, config)
+    had_one = is_gemma_scope_folder(shipped)
+    agreement = compare_saes(*_weights(shipped), *_weights(folder), features) if had_one else None
     if ship:
+        shipped.mkdir(parents=True, exist_ok=True)
         for name in (CONFIG_FILE, PARAMS_FILE, METRICS_FILE):
-            shutil.copyfile(folder / name, SHIPPED_DEMO_SAE / name)
+            shutil.copyfile(folder / name, shipped / name)
     return agreement
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--model", default="gemma3-270m", help="the model spec whose demo SAE to use")
     parser.add_argument("--rebuild", action="store_true", help="train again and compare with the shipped SAE")
     parser.add_argument("--ship", action="store_true", help="with --rebuild: replace the shipped SAE")
     parser.add_argument(
         "--features", default="", help="comma-separated features to compare (e.g. the top ones)"
     )
     arguments = parser.parse_args(argv)
+    config = demo_sae_config(arguments.model)
     if arguments.rebuild:
         features = [int(part) for part in arguments.features.split(",") if part.strip()]
-        agreement = rebuild_and_compare(features, arguments.ship, arguments.cache_dir)
-        print(f"rebuilt vs shipped demo SAE: {agreement.summary()}")
+        agreement = rebuild_and_compare(features, arguments.ship, arguments.cache_dir, config)
+        summary = "nothing shipped before" if agreement is None else agreement.summary()
+        print(f"rebuilt vs shipped demo SAE: {summary}")
         return
-    folder = ensure_demo_sae(arguments.cache_dir)
+    folder = ensure_demo_sae(arguments.cache_dir, config)
     print(f"demo SAE: {folder}")
     print((folder / METRICS_FILE).read_text())
 

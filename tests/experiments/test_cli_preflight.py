@@ -145,7 +145,7 @@ def test_check_refuses_a_sweep_layer_the_model_lacks(tmp_path: Path) -> None:
     arguments = ["check", "--preset", "demo", "--limit", "4", "--sweep-layer", "18", "--sweep-layer", "3"]
     result = CliRunner().invoke(app, [*arguments, "--output", str(tmp_path)])
     assert result.exit_code == 2, result.output
-    where = format_problem("gemma3-270m", "layer sweep", "--sweep-layer", "")
+    where = format_problem("demo-vlm", "layer sweep", "--sweep-layer", "")
     assert f"{where}layer(s) 18: the model has 18 decoder layers, numbered 0 to 17" in result.stderr
     assert "preflight found 1 problem(s)" in result.stderr and "Traceback" not in result.output
 

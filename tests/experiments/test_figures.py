@@ -18,7 +18,11 @@ from experiments.figure_causal import (
     patching_by_arm_figure,
     patching_by_group_figure,
 )
-from experiments.figure_features import feature_delta_scatter_figure, top_features_figure
+from experiments.figure_features import (
+    feature_delta_scatter_figure,
+    feature_image_maps_figure,
+    top_features_figure,
+)
 from experiments.figure_flipbank import flipbank_composition_figure
 from experiments.figure_inputs import load_run
 from experiments.figure_robustness import (
@@ -292,6 +296,18 @@ def _write_clamping(folder: Path, with_images: bool) -> None:
         mining_rows(flipping).to_parquet(target)
 
 
+def image_maps_frame() -> pd.DataFrame:
+    """Two features on the 2 × 2 token grids of two pictures; feature 3 ten times stronger."""
+    return pd.DataFrame(
+        [
+            {"feature": f, "question_id": q, "finding": "edema", "row": t // 2, "col": t % 2, "activation": v}
+            for f, scale in ((7, 1.0), (3, 10.0))
+            for q in ("q1", "q2")
+            for t, v in enumerate([0.0, 1.0 * scale, 2.0 * scale, 0.5 * scale])
+        ]
+    )
+
+
 def write_run_folder(folder: Path, with_images: bool = True, steps: tuple[str, ...] = ("all",)) -> Path:
     """A run folder with every result file, or only the robustness table when ``steps`` is ("flip_study",)."""
     (folder / "steps").mkdir(parents=True)
@@ -303,6 +319,8 @@ def write_run_folder(folder: Path, with_images: bool = True, steps: tuple[str, .
     features_frame().to_parquet(folder / "features" / "features.parquet")
     feature_pairs_frame().to_parquet(folder / "features" / "pairs.parquet")
     (folder / "features" / "transfer.json").write_text(json.dumps({"fvu": 0.12, "mean_l0": 40.0}))
+    if with_images:
+        image_maps_frame().to_parquet(folder / "features" / "image_maps.parquet")
     (folder / "patching").mkdir()
     patching_summary_frame().to_parquet(folder / "patching" / "summary.parquet")
     layer_sweep_frame().to_parquet(folder / "layer_sweep.parquet")
@@ -411,6 +429,18 @@ def test_delta_scatter_uses_the_top_feature_and_separates_flips() -> None:
     assert "Feature 7" in figure.layout.title.text and "[0.50, 0.85]" in figure.layout.title.text
     with pytest.raises(FigureInputError, match="feature 9"):
         feature_delta_scatter_figure(feature_pairs_frame(), features_frame(), feature=9)
+
+
+def test_image_maps_draw_one_grid_per_feature_and_picture_with_a_scale_per_feature() -> None:
+    maps = image_maps_frame()
+    figure = feature_image_maps_figure(maps)
+    assert len(figure.data) == 4
+    first = figure.data[0]
+    assert first.z.tolist() == [[0.0, 1.0], [2.0, 0.5]] and (first.zmin, first.zmax) == (0.0, 2.0)
+    assert figure.data[2].zmax == 20.0 and [trace.showscale for trace in figure.data] == [True, False] * 2
+    assert figure.layout.annotations[0].text == "f7 · q1 (edema)"
+    with pytest.raises(FigureInputError):
+        feature_image_maps_figure(maps.drop(columns="activation"))
 
 
 def test_patching_by_arm_shows_recovery_shift_and_abs_delta_margin_with_the_control_apart() -> None:

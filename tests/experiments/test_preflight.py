@@ -21,9 +21,10 @@ from experiments.preflight_sae import (
 )
 from experiments.presets import preset
 from experiments.study import STEPS
-from experiments.study_config import SAESource
-from experiments.study_context import clamp_subset
+from experiments.study_config import ConfusionConfig, SAESource
+from experiments.study_context import question_subset
 from flipbank.demo_bank import load_demo_bank
+from flipbank.demo_confusion import write_confusion_set
 from flipbank.mining_plan import MiningSettings, plan_jobs
 from interp.demo_model import demo_model_folder
 from interp.images import ImageCondition
@@ -147,11 +148,11 @@ def test_an_sae_release_is_found_in_the_hf_cache_or_named_with_its_download(tmp_
 
 
 def test_mining_costs_count_every_prompt_of_every_condition() -> None:
-    config = preset("demo")
+    config = preset("demo-text")
     bank = load_demo_bank()
     costs = {cost.step: cost for cost in step_costs(config, bank, ["flip_study", "clamping"], 18)}
     assert costs["flip_study"].forwards == len(plan_jobs(bank, MiningSettings())) == 1438
-    clamped = clamp_subset(bank, config.clamp_questions, config.seed)
+    clamped = question_subset(bank, config.clamp_questions, config.seed)
     assert costs["clamping"].forwards == CLAMP_CONFIGURATIONS * len(plan_jobs(clamped, MiningSettings()))
     greedy = replace(config, image_conditions=(ImageCondition.NONE, ImageCondition.BLANK), max_new_tokens=24)
     (cost,) = step_costs(greedy, bank, ["flip_study"], 18)
@@ -161,7 +162,7 @@ def test_mining_costs_count_every_prompt_of_every_condition() -> None:
 
 
 def test_the_sweep_costs_one_forward_per_chosen_layer_and_pair() -> None:
-    config = replace(preset("demo"), sweep_pairs=4)
+    config = replace(preset("demo-text"), sweep_pairs=4)
     bank = load_demo_bank()
     (every,) = step_costs(config, bank, ["layer_sweep"], 18)
     (chosen,) = step_costs(replace(config, sweep_layers=(3, 9)), bank, ["layer_sweep"], 18)
@@ -179,10 +180,41 @@ def test_the_demo_preflight_passes_without_loading_a_model(tmp_path: Path) -> No
 
 @pytest.mark.usefixtures("no_model_loads")
 def test_disk_and_image_conditions_are_checked(tmp_path: Path) -> None:
-    plan = RunPlan(preset("demo"), ("flip_study",), tmp_path / "runs" / "demo")
+    plan = RunPlan(preset("demo-text"), ("flip_study",), tmp_path / "runs" / "demo")
     report = run_preflight(plan, PreflightSettings(min_free_mb=10**12))
     assert [(problem.kind, problem.location) for problem in report.problems] == [("disk", "run folder")]
-    with_images = replace(preset("demo"), image_conditions=(ImageCondition.BLANK,))
+    with_images = replace(preset("demo-text"), image_conditions=(ImageCondition.BLANK,))
     report = run_preflight(replace(plan, config=with_images))
     assert [(problem.kind, problem.field) for problem in report.problems] == [("model", "--condition")]
     assert "text-only; image conditions blank need a multimodal model" in report.problems[0].reason
+
+
+@pytest.mark.usefixtures("no_model_loads")
+def test_a_bad_box_file_is_refused_before_any_step_naming_its_row(tmp_path: Path) -> None:
+    boxes = tmp_path / "boxes.csv"
+    boxes.write_text("image,finding,x1,y1,x2,y2\na.png,nodule,10,10,30,40\nb.png,nodule,10,10,5,40\n")
+    config = replace(preset("demo-text"), boxes=boxes)
+    plan = RunPlan(config, ("flip_study", "grounding"), tmp_path / "runs" / "demo")
+    problems = run_preflight(plan).problems
+    assert [(p.file, p.location, p.field) for p in problems] == [("boxes.csv", "row 3", "x2")]
+    reports = tmp_path / "grounded_reports.json"
+    reports.write_text(json.dumps([{"StudyID": "s", "ImageID": "a.png", "findings": []}]))
+    report = run_preflight(replace(plan, config=replace(config, boxes=reports)))
+    assert report.passed and any(line.startswith("boxes      0 box(es)") for line in report.lines)
+    missing = run_preflight(replace(plan, config=replace(config, boxes=tmp_path / "absent.csv"))).problems
+    assert [(p.kind, p.field) for p in missing] == [("setup", "boxes")]
+    assert not run_preflight(replace(plan, steps=("flip_study",))).problems  # no grounding: not read
+
+
+@pytest.mark.usefixtures("no_model_loads")
+def test_a_mediconfusion_dataset_without_readable_pairs_is_refused(tmp_path: Path) -> None:
+    dataset = write_confusion_set(tmp_path / "set", n_pairs=2, seed=0)
+    config = replace(preset("tiny"), mediconfusion=ConfusionConfig(dataset, tmp_path / "set"))
+    plan = RunPlan(config, ("mediconfusion",), tmp_path / "runs" / "tiny")
+    report = run_preflight(plan)
+    assert report.passed and "MediConf.  2 pair(s) readable, 0 skipped" in report.lines
+    elsewhere = replace(config, mediconfusion=ConfusionConfig(dataset, tmp_path))
+    (problem,) = run_preflight(replace(plan, config=elsewhere)).problems
+    assert problem.reason.startswith("no readable pair under") and "(2 skipped)" in problem.reason
+    with pytest.raises(ValueError, match="needs both `dataset` and `images`"):
+        ConfusionConfig(dataset=dataset)

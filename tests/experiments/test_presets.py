@@ -5,16 +5,25 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from experiments.cli_preflight import StudyOverrides
+from experiments.preflight_cost import step_costs
 from experiments.presets import preset
 from experiments.question_sources import QuestionSource, path_fingerprint
+from experiments.study import check_before_steps
 from experiments.study_config import StudyConfig
+from experiments.study_context import StudyContext
 
-#: The run folder names that existing runs use (runs/demo-5d452f4d25c6 …): neither the sweep-layer field
+#: The run folder names that existing runs use (runs/demo-969560136ef9 …): neither the sweep-layer field
 #: nor the question fingerprint may change a configuration that uses the shipped demo bank and every layer.
-PRESET_HASHES = {"demo": "5d452f4d25c6", "tiny": "e52a1d3bcfa4", "medgemma-4b": "b41de0db4962"}
+PRESET_HASHES = {
+    "demo": "969560136ef9",
+    "demo-text": "1cd72a6828b6",
+    "tiny": "e52a1d3bcfa4",
+    "medgemma-4b": "b41de0db4962",
+}
 
 
 def with_questions(path: Path) -> StudyConfig:
@@ -87,7 +96,7 @@ def test_overrides_reach_the_model_options_and_counts_and_change_the_hash() -> N
         sweep_layers=(9, 1, 9),
     )
     config = overrides.apply(demo)
-    assert (config.model.device, config.model.dtype, config.model.spec) == ("cpu", "bfloat16", "gemma3-270m")
+    assert (config.model.device, config.model.dtype, config.model.spec) == ("cpu", "bfloat16", "demo-vlm")
     assert (config.questions.limit, config.control_pairs, config.sweep_pairs, config.clamp_questions) == (
         5,
         3,
@@ -98,3 +107,29 @@ def test_overrides_reach_the_model_options_and_counts_and_change_the_hash() -> N
     assert StudyOverrides().apply(demo) == demo
     hashes = {demo.content_hash(), config.content_hash(), replace(demo, sweep_layers=(1, 9)).content_hash()}
     assert len(hashes) == 3
+
+
+def test_the_comparison_cuts_each_evaluation_set_to_a_stratified_sample(tmp_path: Path) -> None:
+    demo = preset("demo")
+    assert demo.comparison is not None and demo.comparison.questions_per_set == 28
+    context = StudyContext(demo, tmp_path)
+    sets = context.evaluation_sets(context.comparison_split())
+    assert [(s.name, len(s.questions)) for s in sets] == [("evaluation split", 28), ("demo-rephrased", 28)]
+    evaluation_ids = {question.question_id for question in context.comparison_split().evaluation}
+    assert {question.question_id for question in sets[0].questions} <= evaluation_ids
+    assert {question.answer for question in sets[1].questions} == {"yes", "no"}
+    uncut = replace(demo, comparison=replace(demo.comparison, questions_per_set=None))
+    costs = [step_costs(config, context.questions, ["comparison"], 18)[0] for config in (demo, uncut)]
+    assert costs[0].forwards < costs[1].forwards
+    with pytest.raises(ValueError, match=r"ComparisonConfig\.questions_per_set must be a positive integer"):
+        replace(demo.comparison, questions_per_set=0)
+
+
+def test_the_studied_feature_can_come_from_attribution_patching(tmp_path: Path) -> None:
+    config = replace(preset("tiny"), feature_from="attribution")
+    assert config.content_hash() != preset("tiny").content_hash()
+    checked = pd.DataFrame({"feature": [5, 9, 2], "real_rank": [2, 1, 3]})
+    checked.to_parquet(tmp_path / "attribution.parquet")
+    assert StudyContext(config, tmp_path).feature() == 9
+    with pytest.raises(ValueError, match="feature_from = 'attribution' picks the feature of clamping"):
+        check_before_steps(StudyContext(config, tmp_path / "fresh"), ["clamping"])

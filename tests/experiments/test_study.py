@@ -16,7 +16,7 @@ from experiments.presets import preset
 from experiments.question_sources import QuestionSource
 from experiments.run_folder import step_done
 from experiments.study import STEPS, layer_sweep_step, run_study
-from experiments.study_config import ArmConfig, ComparisonConfig, SAESource, StudyConfig
+from experiments.study_config import ArmConfig, ComparisonConfig, ConfusionConfig, SAESource, StudyConfig
 from experiments.study_context import EmptyFlipBankError, StudyContext, SweepLayerError
 from flipbank.demo_bank import load_demo_bank
 from interp.handle import ModelHandle
@@ -37,6 +37,7 @@ def tiny_config(sae_folder: Path) -> StudyConfig:
         preset("tiny"),
         questions=QuestionSource(kind="demo", limit=6),
         sae=SAESource(kind="folder", path=sae_folder),
+        mediconfusion=ConfusionConfig(n_pairs=3),
     )
 
 
@@ -56,6 +57,9 @@ def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]
     assert last["mean_recovery"].iloc[0] == pytest.approx(
         1.0, abs=1e-3
     )  # the last layer restores the original
+    maps = pd.read_parquet(folder / "features" / "image_maps.parquet")
+    side = round(len(maps) / maps[["feature", "question_id"]].drop_duplicates().shape[0]) ** 0.5
+    assert maps["feature"].tolist()[0] == features["feature"].iloc[0] and side == int(side)
     attribution = pd.read_parquet(folder / "attribution.parquet")
     assert len(attribution) > 0 and {"estimated_effect", "real_effect"} <= set(attribution.columns)
     grounding = pd.read_parquet(folder / "grounding.parquet")
@@ -65,11 +69,18 @@ def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]
     assert clamping["configuration"].nunique() == 5
     assert (folder / "provenance.json").is_file()
     assert (folder / "latency.parquet").is_file()
+    confusion = pd.read_parquet(folder / "mediconfusion.parquet").set_index("metric")
+    assert confusion.loc["set accuracy", "random"] == 0.25 and int(confusion["n_pairs"].iloc[0]) == 3
+    assert 0 <= confusion.loc["confusion", "value"] <= 1 and confusion.loc["invalid rate", "value"] == 0
+    assert len(pd.read_parquet(folder / "mediconfusion" / "delta_f.parquet")) == 20
     report = (folder / "report.html").read_text()
     assert "provenance" in report.lower() and "layer" in report.lower()
     assert "Where the model looks" in report and "mass_in_box" in report
+    assert "does it warn of a flip" in report and "paraphrase flip" in report
+    assert "MediConfusion metrics" in report and "individual accuracy" in report
     figures = sorted(path.name for path in (folder.parent.parent / "figures" / folder.name).glob("*.html"))
     assert "layer_sweep.html" in figures and "patching_by_arm.html" in figures
+    assert "feature_image_maps.html" in figures
 
 
 def test_a_rerun_skips_every_step(tiny_study: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,7 @@ from experiments.cli_preflight import study_config
 from experiments.presets import preset
 from experiments.question_sources import QuestionSource
 from experiments.run_folder import run_folder
-from experiments.study_config import SAESource
+from experiments.study_config import ConfusionConfig, SAESource
 from experiments.study_file import (
     RESOLVED_FILE,
     StudyFileError,
@@ -32,7 +32,7 @@ from tests.interp.adapter_builders import write_tiny_adapter
 MINIMAL = 'name = "mine"\n[model]\nspec = "tiny-mm"\n'
 
 
-@pytest.mark.parametrize("name", ["demo", "demo-vlm", "tiny", "medgemma-4b"])
+@pytest.mark.parametrize("name", ["demo", "demo-text", "tiny", "medgemma-4b"])
 def test_every_preset_is_a_shipped_file_that_round_trips(name: str) -> None:
     config = preset(name)
     assert study_from_text(study_toml(config), "resolved.toml") == config
@@ -144,7 +144,7 @@ def test_the_command_line_reads_a_study_file_with_overrides(tmp_path: Path) -> N
     config = study_config(path, None, None, None, False, sets=["questions.limit=2"])
     assert config.model.spec == "tiny-mm" and config.questions.limit == 2
     with pytest.raises(
-        StudyFileError, match="unknown preset 'nope'; choose one of demo, demo-vlm, medgemma-4b, tiny"
+        StudyFileError, match="unknown preset 'nope'; choose one of demo, demo-text, medgemma-4b, tiny"
     ):
         study_config("nope", None, None, None, False)
     path.write_text(MINIMAL + "colour = 'red'\n")
@@ -203,3 +203,12 @@ def test_a_study_file_with_another_model_an_adapter_and_a_psf_med_file_runs(tmp_
     assert sorted(rows["question_id"].unique()) == ["q-0", "q-1", "q-2"]
     assert set(rows["image_condition"]) == {"real", "none"}
     assert json.loads((folder / "provenance.json").read_text())["settings"]["adapter"] == str(adapter)
+
+
+def test_a_mediconfusion_entry_can_be_added_from_the_command_line() -> None:
+    sets = ["mediconfusion.dataset=/data/mc/dataset.json", "mediconfusion.images=/data/mc/images"]
+    config = study_config("medgemma-4b", None, None, None, False, sets=sets)
+    assert config.mediconfusion == ConfusionConfig(Path("/data/mc/dataset.json"), Path("/data/mc/images"))
+    assert preset("demo").mediconfusion == ConfusionConfig(n_pairs=36)
+    with pytest.raises(StudyFileError, match="mediconfusion"):
+        study_config("medgemma-4b", None, None, None, False, sets=["mediconfusion.dataset=/data/mc.json"])

@@ -4,10 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flipbank.uncertainty import flip_anticipation, question_uncertainty, yes_no_entropy_bits
+from flipbank.uncertainty import (
+    error_detection,
+    flip_anticipation,
+    question_uncertainty,
+    uncertainty_table,
+    yes_no_entropy_bits,
+)
 
 
-def _rows(margins: dict[str, list[float]]) -> pd.DataFrame:
+def _rows(margins: dict[str, list[float]], truth: dict[str, str] | None = None) -> pd.DataFrame:
     records = []
     for question, values in margins.items():
         for index, margin in enumerate(values):
@@ -18,6 +24,7 @@ def _rows(margins: dict[str, list[float]]) -> pd.DataFrame:
                     "image_condition": "real",
                     "phenomenon": None if index == 0 else "lexical_substitution",
                     "parsed_answer": "yes" if margin > 0 else "no",
+                    "ground_truth": (truth or {}).get(question, "yes"),
                     "margin": margin,
                     "scores_available": True,
                 }
@@ -44,3 +51,21 @@ def test_uncertain_originals_that_flip_give_auroc_one() -> None:
     for method in ("one_minus_max_probability", "entropy_bits", "negative_abs_margin", "paraphrase_spread"):
         assert table.loc[method, "auroc"] == pytest.approx(1.0)
     assert int(table.loc["entropy_bits", "n"]) == 4 and int(table.loc["entropy_bits", "n_flipped"]) == 2
+
+
+def test_error_detection_and_calibration_by_hand() -> None:
+    # originals: a says yes at σ(log 3) = 0.75 and is wrong; b says yes at 0.9 and is right; c says no at
+    # σ(log 4) = 0.8 and is right; d says no at 0.5 + ε, wrong.
+    margins = {"a": [np.log(3)], "b": [np.log(9)], "c": [-np.log(4)], "d": [-1e-9]}
+    rows = _rows(margins, truth={"a": "no", "b": "yes", "c": "no", "d": "yes"})
+    table = error_detection(rows).set_index(["method", "metric"])
+    # wrong answers (a 0.75, d 0.5) are less confident than right ones (b 0.9, c 0.8): AUROC 1
+    assert table.loc[("entropy_bits", "auroc"), "value"] == pytest.approx(1.0)
+    assert table.loc[("max_probability", "brier"), "value"] == pytest.approx(
+        (0.75**2 + 0.1**2 + 0.2**2 + 0.5**2) / 4
+    )
+    # 10 bins: 0.5 and 0.75 and 0.8 and 0.9 fall in separate bins, each gap |accuracy − confidence|
+    assert table.loc[("max_probability", "ece"), "value"] == pytest.approx((0.5 + 0.75 + 0.2 + 0.1) / 4)
+    assert int(table.loc[("max_probability", "ece"), "n_events"]) == 2
+    both = uncertainty_table(_rows({"a": [0.1, -1.0], "b": [4.0, 3.0]}))
+    assert set(both["target"]) == {"paraphrase flip", "wrong answer"}

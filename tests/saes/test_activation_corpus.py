@@ -1,5 +1,6 @@
 import pytest
 import torch
+from PIL import Image
 
 from flipbank.demo_bank import load_demo_bank
 from flipbank.demo_images import write_synthetic_images
@@ -67,19 +68,24 @@ def test_questions_split_by_question_id() -> None:
     assert split_questions(bank, 0.1, seed=0) == (train, held_out)
 
 
-def test_image_prompts_keep_every_image_token_only_when_asked(
+def test_image_prompts_keep_image_tokens_once_per_picture_only_when_asked(
     tiny_handle: ModelHandle, xray_like_image
 ) -> None:
-    images = [xray_like_image, xray_like_image]
-    text_rows = collect_activations(tiny_handle, 1, QUESTIONS[:2], CHAT_TEMPLATE)
-    no_image_tokens = collect_activations(tiny_handle, 1, QUESTIONS[:2], CHAT_TEMPLATE, images=images)
+    other = xray_like_image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    images = [xray_like_image, other, xray_like_image]
+    text_rows = collect_activations(tiny_handle, 1, QUESTIONS, CHAT_TEMPLATE)
+    no_image_tokens = collect_activations(tiny_handle, 1, QUESTIONS, CHAT_TEMPLATE, images=images)
+    keep = TokenFilter(keep_image_tokens=True)
     with_image_tokens = collect_activations(
-        tiny_handle, 1, QUESTIONS[:2], CHAT_TEMPLATE, TokenFilter(keep_image_tokens=True), images=images
+        tiny_handle, 1, QUESTIONS, CHAT_TEMPLATE, keep, batch_size=2, images=images
     )
     n_image_tokens = tiny_handle.model.config.mm_tokens_per_image
     # the image block adds line breaks around it but its markers and soft tokens are left out by default
     assert no_image_tokens.shape[0] >= text_rows.shape[0]
+    # two pictures: the third prompt shows the first one again (in the next batch), its image block is skipped
     assert with_image_tokens.shape[0] == no_image_tokens.shape[0] + 2 * n_image_tokens
+    first_alone = collect_activations(tiny_handle, 1, QUESTIONS[:1], CHAT_TEMPLATE, keep, images=images[:1])
+    torch.testing.assert_close(with_image_tokens[: first_alone.shape[0]], first_alone, rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="1 images for 2 questions"):
         collect_activations(tiny_handle, 1, QUESTIONS[:2], CHAT_TEMPLATE, images=images[:1])
 

@@ -11,10 +11,13 @@ from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE
 from interp.provenance import numeric_environment
 from saes.activation_corpus import collect_activations, split_questions
 from saes.demo_sae import (
+    DEMO_VLM_SAE_CONFIG,
     METRICS_FILE,
     SHIPPED_DEMO_SAE,
+    SHIPPED_DEMO_VLM_SAE,
     DemoSAEConfig,
     build_demo_sae,
+    demo_sae_config,
     demo_sae_folder,
     ensure_demo_sae,
     rebuild_and_compare,
@@ -96,6 +99,33 @@ def test_the_shipped_demo_sae_is_the_default_and_loads(demo_handle: ModelHandle,
     built.mkdir()
     (built / ".complete").write_text("ok")  # as if trained before: any other configuration lives in the cache
     assert ensure_demo_sae(tmp_path, other) == built
+
+
+def test_an_image_corpus_counts_each_pictures_tokens_once(
+    tiny_handle: ModelHandle, xray_like_image, tmp_path: Path
+) -> None:
+    config = replace(TINY_CONFIG, templates=("chat",), images=True, total_training_samples=64 * 10)
+    pictures = {text: xray_like_image for group in QUESTIONS.values() for text in group}
+    report = build_demo_sae(tmp_path / "images", tiny_handle, config, QUESTIONS, pictures)
+    train, _ = split_questions(QUESTIONS, config.eval_fraction, config.seed)
+    text_positions = collect_activations(
+        tiny_handle, config.layer, train, CHAT_TEMPLATE, images=[xray_like_image] * len(train)
+    )
+    # one picture: its soft tokens enter the training corpus once, beside every prompt's text positions
+    n_image_tokens = tiny_handle.model.config.mm_tokens_per_image
+    assert report.n_train_tokens == text_positions.shape[0] + n_image_tokens
+    assert report.config["images"] and report.config["templates"] == ("chat",)
+
+
+def test_the_demo_vlm_has_its_own_shipped_sae(tmp_path: Path) -> None:
+    assert demo_sae_config("demo-vlm") == DEMO_VLM_SAE_CONFIG
+    assert demo_sae_config("gemma3-270m") == demo_sae_config("some/other-640-model") == DemoSAEConfig()
+    assert ensure_demo_sae(tmp_path, DEMO_VLM_SAE_CONFIG) == SHIPPED_DEMO_VLM_SAE
+    metrics = json.loads((SHIPPED_DEMO_VLM_SAE / METRICS_FILE).read_text())
+    assert metrics["config"] == json.loads(json.dumps(asdict(DEMO_VLM_SAE_CONFIG)))
+    assert metrics["held_out"]["fvu"] < 0.05 and 20 < metrics["held_out"]["mean_l0"] < 60
+    size = sum(path.stat().st_size for path in SHIPPED_DEMO_VLM_SAE.iterdir())
+    assert size <= 12 * 2**20
 
 
 #: The demo study's top features (ranked over the FlipBank) with the shipped SAE.
