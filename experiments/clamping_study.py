@@ -38,7 +38,7 @@ class Configuration:
 
 
 def configurations(feature: int, control_feature: int) -> list[Configuration]:
-    """Baseline, clamp, random clamp, normalisation, clamp + normalisation (DESIGN §2 Table 8 layout)."""
+    """Baseline, clamp, random clamp, normalisation, clamp + normalisation (PSF-Med Table 8 layout)."""
     return [
         Configuration("baseline", None, False),
         Configuration(f"clamp f{feature}", feature, False),

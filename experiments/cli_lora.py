@@ -1,4 +1,4 @@
-"""``psf-workbench train-lora``: train a paraphrase-consistency LoRA adapter (DESIGN-exact recipe by
+"""``psf-workbench train-lora``: train a paraphrase-consistency LoRA adapter (paper-exact recipe by
 default) on a model and a question source, resumably, into a PEFT adapter folder."""
 
 from __future__ import annotations

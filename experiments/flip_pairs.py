@@ -55,7 +55,7 @@ def non_flip_pairs(
     limit: int,
     seed: int,
 ) -> LabelledPairs:
-    """Up to ``limit`` pairs whose parsed answers agree (the patching control of DESIGN §2): a seeded random
+    """Up to ``limit`` pairs whose parsed answers agree (the patching control of PSF-Med): a seeded random
     sample stratified by phenomenon and answer, the same for the same rows and seed."""
     joined = answer_pairs(rows, image_condition)
     same = joined[

@@ -1,5 +1,5 @@
 """One LoRA training run (``psf-workbench train-lora``): a model, a question source split by patient, pairs
-of each training question's original and paraphrases on its real image, DESIGN-exact training
+of each training question's original and paraphrases on its real image, paper-exact training
 (`interp.lora_training`), checkpoints every few steps in the output folder (a rerun resumes), and the adapter
 saved in PEFT's format with ``training_log.json`` (its recipe, resolved layers, split and losses) and
 ``split.json`` (which questions are held out for evaluation).

@@ -1,5 +1,5 @@
 """The patching study (PSF-Med Tables 7, 18): delta-only patching of a feature over the FlipBank, with the two
-controls of DESIGN §2 in the same run (non-flip pairs, and a random feature of similar mean activation)."""
+controls of PSF-Med in the same run (non-flip pairs, and a random feature of similar mean activation)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The facts a run report states beside its tables: provenance and step timings, the key numbers next to the
-PSF-Med paper's (DESIGN §2), and which metrics are not applicable or were not run, with the reason."""
+PSF-Med paper's, and which metrics are not applicable or were not run, with the reason."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from experiments.figure_style import label
 from experiments.figure_tables import ci_text
 from flipbank.quadrants import ConfigurationResult, flip_dangerous_correlation
 
-#: The paper's headline numbers on MedGemma-4B (MIMIC), DESIGN §2.
+#: The paper's headline numbers on MedGemma-4B (MIMIC).
 PAPER = {
     "flip rate": "15.6%",
     "accuracy (originals)": "78.2%",

@@ -1,4 +1,4 @@
-"""Pure metrics of a patching experiment (DESIGN §2): per-pair recovery, margin-sign flips, full reversals and
+"""Pure metrics of a patching experiment: per-pair recovery, margin-sign flips, full reversals and
 shift toward the original, and their aggregates with bootstrap CIs, overall and by group. Numbers in,
 numbers out.
 

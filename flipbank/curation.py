@@ -1,4 +1,4 @@
-"""FlipBank curation (DESIGN §2): keep the original/paraphrase pairs whose parsed answers flip, whose
+"""FlipBank curation: keep the original/paraphrase pairs whose parsed answers flip, whose
 answers both parse without hedging, and whose similarity is above a threshold; summarise the result."""
 
 from __future__ import annotations

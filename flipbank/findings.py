@@ -1,4 +1,4 @@
-"""The finding dictionary of the prompt normaliser (DESIGN §2): the 14 CheXpert findings, each with
+"""The finding dictionary of the prompt normaliser: the 14 CheXpert findings, each with
 synonym patterns (e.g. "collapsed lung" -> pneumothorax, "fluid buildup" -> pleural effusion) and
 the canonical question it normalises to."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The canonical question of DESIGN §2; two findings need their own wording (see `Finding`).
+#: The canonical question; two findings need their own wording (see `Finding`).
 CANONICAL_TEMPLATE = "Is {name} present in this chest radiograph?"
 
 _SEEMS = r"(?:is |are |looks? |appears? |seems? )?(?:abnormally |markedly |slightly )?"

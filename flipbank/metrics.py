@@ -1,4 +1,4 @@
-"""Robustness metrics of DESIGN §2 over a DataFrame of mining rows: flip rates (asymmetric,
+"""Robustness metrics over a DataFrame of mining rows: flip rates (asymmetric,
 pairwise, by phenomenon, by paraphrase count), text-only agreement, swap sensitivity, accuracy."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from flipbank.records import QuestionRecord
 from interp.images import BlankKind, ImageCondition, swap_partners
 
 JobKey = tuple[str, int, str]
-#: "greedy": decode and parse the answer (DESIGN §2); "forced_choice": the answer is the sign of the
+#: "greedy": decode and parse the answer; "forced_choice": the answer is the sign of the
 #: yes-minus-no margin (never excluded), for models that do not answer in words, such as random test models.
 AnswerSource = Literal["greedy", "forced_choice"]
 

@@ -1,4 +1,4 @@
-"""The rule-based prompt normaliser of DESIGN §2: finding detection in a question (through the
+"""The rule-based prompt normaliser: finding detection in a question (through the
 dictionary of `flipbank.findings`) and the mapping to one canonical question per finding."""
 
 from __future__ import annotations

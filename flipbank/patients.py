@@ -1,4 +1,4 @@
-"""Which patient an image belongs to, so that a swapped image is another patient's (DESIGN §2): an explicit
+"""Which patient an image belongs to, so that a swapped image is another patient's: an explicit
 ``patient_id`` field wins, else a pattern over the image path (MIMIC-CXR paths carry ``pNN/pNNNNNNNN/``).
 
 >>> patient_from_path("files/p10/p10000032/s50414267/02aa804e.jpg")

@@ -1,4 +1,4 @@
-"""The four-quadrant taxonomy of DESIGN §2 (consistent x image-reliant, per question) with quadrant
+"""The four-quadrant taxonomy (consistent x image-reliant, per question) with quadrant
 fractions, accuracy and yes/no entropy, and the correlation of flip rate with the Dangerous
 fraction across configurations. Pure functions over mining-row DataFrames.
 

@@ -1,4 +1,4 @@
-"""Readers for the input formats of DESIGN §3 (PSF-Med MIMIC JSON, PadChest/VinDr flip-bank CSV, a
+"""Readers for the input formats (PSF-Med MIMIC JSON, PadChest/VinDr flip-bank CSV, a
 local copy of the Hugging Face dataset `saillab/psf-med`), each returning a `ReadResult`."""
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ _RECORD_CONFIG = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="strin
 
 
 class Phenomenon(StrEnum):
-    """The released PSF-Med phenomenon tags (DESIGN §2)."""
+    """The released PSF-Med phenomenon tags."""
 
     LEXICAL_SUBSTITUTION = "lexical_substitution"
     SYNTACTIC_RESTRUCTURING = "syntactic_restructuring"
@@ -84,7 +84,7 @@ def direction_of(original_answer: Answer, paraphrase_answer: Answer) -> Directio
 
 
 class FlipCase(BaseModel):
-    """A curated FlipBank pair (DESIGN §2): an original and a paraphrase whose parsed answers
+    """A curated FlipBank pair: an original and a paraphrase whose parsed answers
     differ. `direction` is derived from the answers when omitted and must agree with them when
     given."""
 

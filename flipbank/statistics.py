@@ -1,4 +1,4 @@
-"""Statistics of DESIGN §2, seeded and vectorised: percentile bootstrap CIs (1,000 resamples), paired
+"""Statistics, seeded and vectorised: percentile bootstrap CIs (1,000 resamples), paired
 sign-flip permutation tests (10,000 permutations), Mann–Whitney U, Pearson and Spearman with
 bootstrap CIs. Empty inputs give NaN with n = 0; NaN or infinite inputs raise a ValueError."""
 

@@ -1,4 +1,4 @@
-"""The answer parser of DESIGN §2: maps a greedy free-text answer to yes / no, or excludes it. Pure: text
+"""The answer parser: maps a greedy free-text answer to yes / no, or excludes it. Pure: text
 (and optionally the first-answer-token margin) in, label out. The vocabulary lives in ``interp.answer_rules``.
 
 Rules, in order:

@@ -1,4 +1,4 @@
-"""Feature clamping (DESIGN §2) as a context manager around any forward or ``generate`` call: at one layer's
+"""Feature clamping as a context manager around any forward or ``generate`` call: at one layer's
 ``resid_post``, at every position, x ← x + (c − f_k(x))·W_dec[k] (c = 0 by default)."""
 
 from __future__ import annotations

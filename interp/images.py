@@ -24,7 +24,7 @@ class ImageCondition(StrEnum):
 
 
 class BlankKind(StrEnum):
-    """The blank image used for text-only agreement (DESIGN §2): gray is the default."""
+    """The blank image used for text-only agreement: gray is the default."""
 
     GRAY = "gray"
     WHITE = "white"

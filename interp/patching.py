@@ -1,4 +1,4 @@
-"""Delta-only feature patching (DESIGN §2): on the paraphrase run, at one layer's ``resid_post``, remove the
+"""Delta-only feature patching: on the paraphrase run, at one layer's ``resid_post``, remove the
 paraphrase-induced change of chosen SAE features, x ← x − Δf·W_dec with Δf = f(x_para) − f(x_orig), leaving
 the SAE error untouched, and read the patched yes-minus-no margin. Batched, one forward per pair (after the
 few-shot prefix, which is run once), and each distinct original once."""

@@ -82,7 +82,7 @@ def feature_table(
     registers: Sequence[str],
     config: RankingConfig = RankingConfig(),
 ) -> pd.DataFrame:
-    """One row per top feature, ranked by mean |Δf| over the flip pairs (the FlipBank; DESIGN §2): Pearson
+    """One row per top feature, ranked by mean |Δf| over the flip pairs (the FlipBank): Pearson
     and Spearman r of Δf against Δmargin over the flip pairs with bootstrap CIs, the mean |Δf| over the
     non-flip control pairs beside it, Mann–Whitney U of the paraphrase's activation on flip vs non-flip
     pairs, and mean activation and mean Δf over the flip pairs by phenomenon and by register. Pure: arrays

@@ -85,7 +85,7 @@ def _from_release(
     repo_id, folder_name = get_repo_id_and_folder_name(release, sae_id)
     cached = _cached_release_folder(repo_id, folder_name, hf_cache_dir)
     if cached is not None and get_conversion_loader_name(release) == "gemma_3":
-        # SAE.from_pretrained makes HTTP range requests even for cached files (DESIGN §4): convert here.
+        # SAE.from_pretrained makes HTTP range requests even for cached files (README, Gotchas): convert here.
         converter = gemma_scope_disk_converter(repo_id, folder_name, get_config_overrides(release, sae_id))
         sae = SAE.load_from_disk(cached, device="cpu", dtype=dtype, converter=converter)
         return sae, f"{release}/{sae_id} (HF cache: {cached})"

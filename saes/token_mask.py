@@ -1,6 +1,6 @@
 """Owns which token positions count in SAE statistics and training: padding never does, BOS does not by
-default (a massive residual-stream outlier, DESIGN §4), and on multimodal models special and image tokens
-do not."""
+default (a massive residual-stream outlier; see the README's Gotchas), and on multimodal models special and
+image tokens do not."""
 
 from __future__ import annotations
 

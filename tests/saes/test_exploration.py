@@ -63,5 +63,5 @@ def test_direct_logit_effect_uses_gemmas_final_norm_gain(demo_handle: ModelHandl
     assert effect.norm_scale == 1.0
     assert effect.yes_minus_no == pytest.approx(expected, rel=1e-4)
     scaled = direct_logit_effect(demo_handle, loaded, 5, FEW_SHOT_TEMPLATE, PROMPTS)
-    assert 1000 < scaled.norm_scale < 100_000  # the final residual's RMS, of the order DESIGN §4 gives
+    assert 1000 < scaled.norm_scale < 100_000  # the final residual's RMS (README, Gotchas)
     assert scaled.yes_minus_no == pytest.approx(expected / scaled.norm_scale, rel=1e-4)
