@@ -1,1 +1,64 @@
-"""The model side: loading Gemma 3 models, prompts, hooks, the yes-minus-no margin, and interventions."""
+"""The model side: loading Gemma 3 models, prompts, hooks, the yes-minus-no margin, and interventions.
+
+The names a notebook needs first are importable from here (loaded on first use):
+
+>>> from interp import CHAT_TEMPLATE, PromptInput, ResidCapture, load_model, score_prompts  # doctest: +SKIP
+>>> handle = load_model("demo-vlm")                                                        # doctest: +SKIP
+>>> with ResidCapture(handle.layers, [9]) as capture:                                      # doctest: +SKIP
+...     scores = score_prompts(handle, [PromptInput("Is the heart enlarged?")], CHAT_TEMPLATE)
+>>> capture.activations[9].shape  # final-token resid_post of layer 9                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from interp.adapters import with_adapter
+    from interp.clamping import clamp_features
+    from interp.forward import score_prompts
+    from interp.handle import ModelHandle
+    from interp.hooks import ResidCapture, ResidEdit
+    from interp.loading import load_model
+    from interp.patching import PatchPair, patched_margins
+    from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput
+    from interp.resid_cache import final_token_resid
+
+_EXPORTS = {
+    "CHAT_TEMPLATE": "interp.prompts",
+    "FEW_SHOT_TEMPLATE": "interp.prompts",
+    "ModelHandle": "interp.handle",
+    "PatchPair": "interp.patching",
+    "PromptInput": "interp.prompts",
+    "ResidCapture": "interp.hooks",
+    "ResidEdit": "interp.hooks",
+    "clamp_features": "interp.clamping",
+    "final_token_resid": "interp.resid_cache",
+    "load_model": "interp.loading",
+    "patched_margins": "interp.patching",
+    "score_prompts": "interp.forward",
+    "with_adapter": "interp.adapters",
+}
+__all__ = [
+    "CHAT_TEMPLATE",
+    "FEW_SHOT_TEMPLATE",
+    "ModelHandle",
+    "PatchPair",
+    "PromptInput",
+    "ResidCapture",
+    "ResidEdit",
+    "clamp_features",
+    "final_token_resid",
+    "load_model",
+    "patched_margins",
+    "score_prompts",
+    "with_adapter",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (torch and transformers load only when needed)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'interp' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

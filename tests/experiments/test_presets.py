@@ -21,7 +21,7 @@ from experiments.study_context import StudyContext
 PRESET_HASHES = {
     "demo": "969560136ef9",
     "demo-text": "1cd72a6828b6",
-    "tiny": "e52a1d3bcfa4",
+    "tiny": "7bfe4f561b13",
     "medgemma-4b": "b41de0db4962",
 }
 

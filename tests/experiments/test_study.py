@@ -16,7 +16,7 @@ from experiments.presets import preset
 from experiments.question_sources import QuestionSource
 from experiments.run_folder import step_done
 from experiments.study import STEPS, layer_sweep_step, run_study
-from experiments.study_config import ArmConfig, ComparisonConfig, ConfusionConfig, SAESource, StudyConfig
+from experiments.study_config import ArmConfig, ComparisonConfig, SAESource, StudyConfig
 from experiments.study_context import EmptyFlipBankError, StudyContext, SweepLayerError
 from flipbank.demo_bank import load_demo_bank
 from interp.handle import ModelHandle
@@ -37,7 +37,6 @@ def tiny_config(sae_folder: Path) -> StudyConfig:
         preset("tiny"),
         questions=QuestionSource(kind="demo", limit=6),
         sae=SAESource(kind="folder", path=sae_folder),
-        mediconfusion=ConfusionConfig(n_pairs=3),
     )
 
 

@@ -46,7 +46,7 @@ STEP_OUTPUTS = {
     "layer_sweep": ["layer_sweep.parquet"],
     "clamping": ["clamping.parquet"],
     "comparison": [],  # no configurations in the fault study
-    "mediconfusion": [],  # nor a MediConfusion entry
+    "mediconfusion": [],  # text only: nothing to ask about two images
     "latency": ["latency.parquet"],
 }
 COMPARED_TABLES = [path for step, paths in STEP_OUTPUTS.items() if step != "latency" for path in paths]
@@ -221,8 +221,8 @@ def test_study_killed_at_random_points_resumes_to_the_uninterrupted_results(
     folder = root / reference.name
     for attempt in range(KILLS):
         worker = Worker(tmp_path / f"study-{attempt}.log", "study", root, study_sae)
-        # stop short of the last four steps (clamping, the instant comparison and MediConfusion without
-        # their entries, and latency), so that a kill always lands before the run could finish on its own
+        # stop short of the last four steps (clamping; the comparison and MediConfusion, instant in this
+        # text-only study; latency), so that a kill always lands before the run could finish on its own
         target = min(_markers(folder) + rng.randint(1, 2), len(STEPS) - 4)
         if worker.wait_for(functools.partial(_has_markers, folder, target)):
             time.sleep(rng.uniform(0.05, 1.5))
