@@ -11,8 +11,9 @@ The names a notebook needs first are importable from here (loaded on first use):
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from interp.lazy_exports import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from interp.adapters import with_adapter
@@ -57,8 +58,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use (torch and transformers load only when needed)."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'interp' has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+__getattr__ = _lazy_exports(__name__, _EXPORTS)

@@ -10,8 +10,9 @@ for encoding and editing, rankings, attribution patching and features on image t
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from interp.lazy_exports import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from saes.demo_sae import demo_sae_config, ensure_demo_sae
@@ -36,8 +37,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'saes' has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+__getattr__ = _lazy_exports(__name__, _EXPORTS)
