@@ -5,7 +5,9 @@ of "does uncertainty warn?": how well each estimate on the original question ant
 Estimates, each oriented so that larger means more uncertain:
 ``1 − max probability`` and ``entropy (bits)`` of the restricted yes/no softmax (from the margin,
 p_yes = σ(m_yes − m_no)), ``−|margin|``, and ``paraphrase spread`` (the standard deviation of the margins
-over the original and its paraphrases; it sees the paraphrases, so it is a diagnostic, not a warning).
+over the original and its paraphrases; it sees the paraphrases, so it is a diagnostic, not a warning), and
+``answer NLL``, −log p of the parsed answer's first token over the whole vocabulary (the greedy answer's NLL
+when it is one token, as with forced-choice mining; from the rows' ``p_yes``/``p_no``, NaN without them).
 `error_detection` asks the classical question of the same estimates (do they flag wrong answers?) with the
 maximum probability's calibration (10-bin ECE, Brier, AURC); `uncertainty_table` puts both in one frame.
 """
@@ -32,6 +34,7 @@ UNCERTAINTY_METHODS = (
     "entropy_bits",
     "negative_abs_margin",
     "paraphrase_spread",
+    "answer_nll",
 )
 
 
@@ -46,10 +49,11 @@ def yes_no_entropy_bits(margins: np.ndarray) -> np.ndarray:
 def question_uncertainty(frame: pd.DataFrame, image_condition: str = "real") -> pd.DataFrame:
     """One row per question with scores under ``image_condition``, indexed by question_id: each estimate of
     `UNCERTAINTY_METHODS` (the first three from the original's margin)."""
-    rows = condition_rows(frame, image_condition, ["margin", "scores_available"])
+    probabilities = [name for name in ("p_yes", "p_no") if name in frame.columns]
+    rows = condition_rows(frame, image_condition, ["margin", "scores_available", *probabilities])
     scored = rows.loc[rows["scores_available"].astype(bool)]
-    originals = scored.loc[scored["variant_index"] == 0].set_index("question_id")["margin"].astype(float)
-    margins = originals.to_numpy()
+    first = scored.loc[scored["variant_index"] == 0].set_index("question_id")
+    margins = first["margin"].astype(float).to_numpy()
     probability = 1.0 / (1.0 + np.exp(-np.abs(margins)))  # the larger of p_yes and p_no
     spread = scored.groupby("question_id")["margin"].std(ddof=0)
     return pd.DataFrame(
@@ -57,10 +61,23 @@ def question_uncertainty(frame: pd.DataFrame, image_condition: str = "real") -> 
             "one_minus_max_probability": 1.0 - probability,
             "entropy_bits": yes_no_entropy_bits(margins),
             "negative_abs_margin": -np.abs(margins),
-            "paraphrase_spread": spread.reindex(originals.index).to_numpy(),
+            "paraphrase_spread": spread.reindex(first.index).to_numpy(),
+            "answer_nll": _answer_nll(first) if len(probabilities) == 2 else np.nan,
         },
-        index=originals.index,
+        index=first.index,
     )
+
+
+def _answer_nll(originals: pd.DataFrame) -> np.ndarray:
+    """−log p of each parsed answer's token (NaN where the answer was excluded)."""
+    chosen = np.where(originals["answer"] == 1.0, originals["p_yes"], originals["p_no"]).astype(float)
+    with np.errstate(divide="ignore"):
+        return np.where(originals["answer"].isna(), np.nan, -np.log(chosen))
+
+
+def _available(scores: pd.DataFrame) -> list[str]:
+    """The estimates that have a value for some question (the answer NLL needs ``p_yes``/``p_no``)."""
+    return [method for method in UNCERTAINTY_METHODS if scores[method].notna().any()]
 
 
 def flip_anticipation(
@@ -74,7 +91,7 @@ def flip_anticipation(
     flips = flips.loc[flips["evaluable"], "flipped"].astype(bool)
     scores = question_uncertainty(frame, image_condition).join(flips, how="inner")
     found = []
-    for method in UNCERTAINTY_METHODS:
+    for method in _available(scores):
         usable = scores[[method, "flipped"]].dropna()
         result = with_bootstrap(auroc, usable[method].to_numpy(), usable["flipped"].to_numpy(), seed=seed)
         found.append(
@@ -125,7 +142,7 @@ def error_detection(
     )
     wrong = ~scores["correct"].astype(bool)
     found = []
-    for method in UNCERTAINTY_METHODS:
+    for method in _available(scores):
         usable = scores[method].notna()
         result = with_bootstrap(auroc, scores.loc[usable, method], wrong[usable], seed=seed)
         found.append(_metric_row("wrong answer", method, "auroc", result, int(wrong[usable].sum())))

@@ -69,3 +69,13 @@ def test_error_detection_and_calibration_by_hand() -> None:
     assert int(table.loc[("max_probability", "ece"), "n_events"]) == 2
     both = uncertainty_table(_rows({"a": [0.1, -1.0], "b": [4.0, 3.0]}))
     assert set(both["target"]) == {"paraphrase flip", "wrong answer"}
+
+
+def test_the_answer_nll_reads_the_parsed_answers_probability() -> None:
+    rows = _rows({"a": [2.0, 1.0], "b": [-1.0, -3.0], "c": [0.5, -0.5]}).assign(
+        p_yes=[0.8, 0.7, 0.1, 0.05, 0.5, 0.4], p_no=[0.1, 0.2, 0.6, 0.9, 0.3, 0.5]
+    )
+    table = question_uncertainty(rows)
+    assert table["answer_nll"].tolist() == pytest.approx([-np.log(0.8), -np.log(0.6), -np.log(0.5)])
+    assert "answer_nll" in set(flip_anticipation(rows)["method"])
+    assert "answer_nll" not in set(flip_anticipation(_rows({"a": [0.1, -1.0], "b": [4.0, 3.0]}))["method"])
