@@ -14,6 +14,8 @@ from experiments.robustness_table import primary_condition
 from flipbank.quadrants import Quadrant, quadrant_summary
 from flipbank.uncertainty import uncertainty_table
 
+#: The flip study's mined rows, one per (question, variant, image condition), in a run folder.
+MINED_ROWS = "flip_study/mining/rows.parquet"
 #: Result files of a run folder, by the name the figures ask for them.
 RESULT_FILES = {
     "robustness": "flip_study/robustness.parquet",
@@ -36,9 +38,8 @@ FLIPBANK_JSONL = "flip_study/flipbank.jsonl"
 #: Frames derived from several files, with why they can be absent.
 DERIVED_FRAMES = {
     "configurations": "fewer than two compared or clamping configurations have real and blank images mined",
-    "uncertainty": "the flip study's mined rows (flip_study/mining/rows.parquet) are not in the run folder",
+    "uncertainty": f"the flip study's mined rows ({MINED_ROWS}) are not in the run folder",
 }
-MINED_ROWS = "flip_study/mining/rows.parquet"
 
 
 class MissingInputError(ValueError):

@@ -107,8 +107,10 @@ def _steps(folder: Path) -> dict[str, float | None]:
 def _counts(folder: Path) -> dict[str, int]:
     import pandas as pd
 
+    from experiments.figure_inputs import MINED_ROWS
+
     counts: dict[str, int] = {}
-    rows = folder / "flip_study" / "mining" / "rows.parquet"
+    rows = folder / MINED_ROWS
     if rows.is_file():
         counts["mined_prompts"] = len(pd.read_parquet(rows, columns=["question_id"]))
     flipbank = folder / "flip_study" / "flipbank.jsonl"

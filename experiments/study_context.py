@@ -10,6 +10,7 @@ import pandas as pd
 from PIL import Image
 
 from experiments.comparison_study import ComparisonInputs, EvaluationSet
+from experiments.figure_inputs import MINED_ROWS
 from experiments.model_options import load_handle
 from experiments.question_sources import SHIPPED_BANKS, load_questions
 from experiments.study_config import StudyConfig
@@ -134,7 +135,7 @@ class StudyContext:
 
     def rows(self) -> pd.DataFrame:
         """The mining rows of the flip study step."""
-        return pd.read_parquet(self.folder / "flip_study" / "mining" / "rows.parquet")
+        return pd.read_parquet(self.folder / MINED_ROWS)
 
     def flipbank(self) -> list[FlipCase]:
         """The curated FlipBank of the flip study step."""

@@ -160,16 +160,7 @@ def uncertainty_table(
     """Flip anticipation and error detection in one long frame: target ("paraphrase flip" or "wrong
     answer"), method, metric, value, ci_low, ci_high, n, n_events."""
     flips = flip_anticipation(frame, image_condition, seed)
-    anticipation = pd.DataFrame(
-        {
-            "target": "paraphrase flip",
-            "method": flips["method"],
-            "metric": "auroc",
-            "value": flips["auroc"],
-            "ci_low": flips["ci_low"],
-            "ci_high": flips["ci_high"],
-            "n": flips["n"],
-            "n_events": flips["n_flipped"],
-        }
-    )
+    anticipation = flips.rename(columns={"auroc": "value", "n_flipped": "n_events"}).assign(
+        target="paraphrase flip", metric="auroc"
+    )[["target", "method", "metric", "value", "ci_low", "ci_high", "n", "n_events"]]
     return pd.concat([anticipation, error_detection(frame, image_condition, seed)], ignore_index=True)
