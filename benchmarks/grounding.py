@@ -16,7 +16,7 @@ from experiments.grounding_study import boxed_questions, grounding_rows
 from experiments.timing import format_rows, time_interleaved
 from flipbank.demo_bank import demo_image_root, load_demo_bank
 from flipbank.demo_images import read_annotations
-from interp.images import load_image
+from flipbank.images import load_image
 from interp.loading import load_model
 from interp.prompts import CHAT_TEMPLATE, PromptInput, encode_prompts
 

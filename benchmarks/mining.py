@@ -13,12 +13,12 @@ import argparse
 
 import torch
 
+from experiments.mining import default_image_loader, mine_batch
 from experiments.timing import TimingRow, format_rows, time_interleaved
 from flipbank.demo_bank import demo_image_root, load_demo_bank
-from flipbank.mining import default_image_loader, mine_batch
+from flipbank.images import ImageCondition
 from flipbank.mining_plan import MiningSettings, plan_jobs
 from interp.handle import ModelHandle
-from interp.images import ImageCondition
 from interp.loading import load_model
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
 from interp.shared_prefix import build_shared_prefix

@@ -22,8 +22,8 @@ import torch
 
 from benchmarks.peer_patching import demo_pairs
 from benchmarks.peer_sae import random_jumprelu_sae
+from experiments.mining import mine
 from flipbank.demo_bank import load_demo_bank
-from flipbank.mining import mine
 from flipbank.mining_plan import MiningSettings
 from flipbank.mining_store import ROWS_FILE, merge_shards
 from flipbank.records import QuestionRecord

@@ -66,9 +66,11 @@ def check_attribution(
     candidates: int = 30,
     seed: int = 0,
     progress: bool = False,
+    steps: int = 0,
 ) -> tuple[Attribution, AttributionCheck]:
-    """AtP over every feature, then the real patch of its top ``candidates`` by |estimate|."""
-    attribution = attribution_patching(handle, loaded, pairs, template, progress=progress)
+    """AtP (AtP* with ``steps`` integrated-gradient points) over every feature, then the real patch of its
+    top ``candidates`` by |estimate|."""
+    attribution = attribution_patching(handle, loaded, pairs, template, progress=progress, steps=steps)
     chosen = attribution.ranking()[:candidates]
     estimated = attribution.mean_effect()[chosen].tolist()
     margins = attribution.paraphrase_margins

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.mining import mine
 from experiments.robustness_table import primary_condition, robustness_table
 from flipbank.metrics import question_flips
-from flipbank.mining import mine
 from flipbank.mining_frame import condition_rows, first_paraphrases
 from flipbank.mining_plan import MiningSettings
 from flipbank.normalisation import normalise_question

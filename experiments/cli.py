@@ -38,9 +38,9 @@ from experiments.preflight import PreflightSettings
 from experiments.study import run_study
 from flipbank.curation import PAPER_SIMILARITY_THRESHOLD, CurationSettings
 from flipbank.demo_bank import load_demo_bank
+from flipbank.images import ImageCondition
 from flipbank.mining_plan import MiningSettings
 from interp.demo_model import DEMO_MODEL_SPEC
-from interp.images import ImageCondition
 from interp.loading import load_model
 from interp.prompts import PromptStyle, PromptTemplate
 

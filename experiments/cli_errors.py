@@ -11,11 +11,11 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from experiments.mining import NonFiniteMarginError
 from experiments.preflight import PreflightError
 from experiments.study_context import EmptyFlipBankError, SweepLayerError
 from experiments.study_file import StudyFileError
 from flipbank.errors import RecordError
-from flipbank.mining import NonFiniteMarginError
 from flipbank.mining_store import ConfigMismatchError
 from interp.demo_vlm import DemoVLMNotTrainedError
 from interp.loading import ModelWeightsMissingError

@@ -18,14 +18,14 @@ from experiments.cli_preflight import (
     SKIP_INVALID,
     preflight_or_fail,
 )
+from experiments.mining import mine
 from experiments.model_options import ModelOptions
 from experiments.preflight import PreflightSettings, RunPlan
 from experiments.question_sources import QuestionSource, SourceKind, load_questions
 from experiments.study_config import StudyConfig
-from flipbank.mining import mine
+from flipbank.images import ImageCondition
 from flipbank.mining_plan import AnswerSource, MiningSettings
 from flipbank.mining_store import merge_shards
-from interp.images import ImageCondition
 from interp.loading import load_model
 from interp.prompts import PromptStyle, PromptTemplate
 

@@ -23,8 +23,8 @@ from experiments.run_folder import run_folder_path, step_done
 from experiments.study import STEPS
 from experiments.study_config import SAESource, StudyConfig
 from experiments.study_file import read_study_file, shipped_study
+from flipbank.images import ImageCondition
 from flipbank.record_checks import DEFAULT_MAX_QUESTION_CHARS, CheckProblem
-from interp.images import ImageCondition
 from interp.placement import parse_dtype
 
 SKIP_INVALID = typer.Option(

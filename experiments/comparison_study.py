@@ -18,10 +18,10 @@ import pandas as pd
 from experiments.clamping_study import clamped, flip_indicators, normalised, paired_row
 from experiments.comparison_sae import sae_view
 from experiments.lora_run import AdapterRun, adapter_finished, fit_adapter
+from experiments.mining import mine
 from experiments.robustness_table import primary_condition, robustness_table
 from experiments.study_config import ArmConfig, ComparisonConfig
 from flipbank.margin_metrics import mean_margin_difference
-from flipbank.mining import mine
 from flipbank.mining_plan import MiningSettings
 from flipbank.quadrants import ConfigurationResult
 from flipbank.records import QuestionRecord

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from flipbank.images import load_image
 from flipbank.mediconfusion import ConfusionAnswers, ConfusionPair, ConfusionScores
 from interp.choice_scoring import letter_probabilities
 from interp.handle import ModelHandle
-from interp.images import load_image
 from interp.prompts import PromptInput, PromptTemplate
 from interp.resid_cache import final_token_resid
 from saes.features import encode_all

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experiments.model_options import ModelOptions, load_handle
-from interp.atomic_folder import atomic_path
+from flipbank.atomic_folder import atomic_path
 from interp.forward import PromptScore, score_prompts
 from interp.prompts import PromptInput
 from interp.provenance import collect_provenance, write_provenance

@@ -25,6 +25,7 @@ from experiments.demo_vlm_evaluation import (
     held_out_report,
     vision_accuracy,
 )
+from flipbank.cache_dir import workbench_cache_dir
 from flipbank.demo_bank import demo_image_root, load_demo_bank
 from flipbank.demo_images import demo_image_findings, render_synthetic_image
 from flipbank.demo_vlm_data import (
@@ -35,7 +36,6 @@ from flipbank.demo_vlm_data import (
     training_phrasings,
 )
 from flipbank.radiographs import DRAWABLE_FINDINGS
-from interp.cache_dir import workbench_cache_dir
 from interp.demo_model import ensure_demo_model
 from interp.demo_vlm import DEMO_VLM_SPEC, SHIPPED_DEMO_VLM, save_trained, save_trained_log
 from interp.demo_vlm_architecture import untrained_demo_vlm

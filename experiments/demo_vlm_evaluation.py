@@ -14,6 +14,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from flipbank.demo_images import render_synthetic_image
+from flipbank.images import ImageCondition, blank_image, load_image, swap_partners
 from flipbank.radiographs import DRAWABLE_FINDINGS
 from flipbank.records import QuestionRecord
 from flipbank.statistics import ConfidenceInterval, bootstrap_mean_ci
@@ -21,7 +22,6 @@ from interp.demo_vlm import DEMO_VLM_SPEC, demo_vlm_folder, training_log
 from interp.demo_vlm_vision import finding_scores, soft_tokens
 from interp.forward import score_prompts
 from interp.handle import ModelHandle
-from interp.images import ImageCondition, blank_image, load_image, swap_partners
 from interp.prompts import CHAT_TEMPLATE, PromptInput
 
 

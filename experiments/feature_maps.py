@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from flipbank.mining import ImageLoader
+from experiments.mining import ImageLoader
 from flipbank.records import FlipCase
 from interp.handle import ModelHandle
 from interp.prompts import PromptInput, PromptTemplate

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from experiments.mining import ImageLoader
 from flipbank.curation import answer_pairs
-from flipbank.mining import ImageLoader
 from flipbank.records import FlipCase, QuestionRecord
 from flipbank.sampling import stratified_sample
 from interp.patching import PatchPair

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.mining import mine
 from experiments.robustness_table import format_robustness_table, robustness_table
 from flipbank.curation import CurationResult, CurationSettings, curate_flipbank, summarise_flipbank
-from flipbank.mining import mine
 from flipbank.mining_plan import MiningSettings
 from flipbank.record_io import write_jsonl, write_parquet
 from flipbank.records import FlipCase, QuestionRecord

@@ -21,11 +21,11 @@ from PIL import Image
 
 from experiments.model_options import ModelOptions, load_handle
 from experiments.question_sources import QuestionSource, load_questions
+from flipbank.atomic_folder import atomic_path
+from flipbank.images import load_image
 from flipbank.records import Answer, QuestionRecord
 from flipbank.splits import QuestionSplit, split_by_patient
-from interp.atomic_folder import atomic_path
 from interp.handle import ModelHandle
-from interp.images import load_image
 from interp.lora_layers import resolve_lora_layers
 from interp.lora_training import LoraTrainingConfig, lora_trainer, pair_batches, train_lora
 from interp.patching import PatchPair

@@ -19,6 +19,7 @@ from experiments.study_config import StudyConfig
 from experiments.study_context import StudyContext, box_records, question_subset
 from flipbank.errors import RecordError
 from flipbank.image_checks import DEFAULT_IMAGE_WORKERS
+from flipbank.images import ImageCondition
 from flipbank.mediconfusion import read_mediconfusion
 from flipbank.mining_plan import plan_jobs
 from flipbank.record_checks import (
@@ -29,7 +30,6 @@ from flipbank.record_checks import (
     screen_records,
 )
 from flipbank.records import QuestionRecord
-from interp.images import ImageCondition
 
 #: Steps that decode with the SAE (the flip study only mines).
 SAE_STEPS = frozenset(

@@ -12,8 +12,8 @@ from pathlib import Path
 from huggingface_hub import try_to_load_from_cache
 from transformers import AutoConfig
 
+from flipbank.atomic_folder import is_complete
 from flipbank.record_checks import CheckProblem
-from interp.atomic_folder import is_complete
 from interp.demo_model import DEMO_MODEL_SPEC, demo_model_folder
 from interp.demo_vlm import DEMO_VLM_SPEC, demo_vlm_folder, missing_trained_parts
 from interp.loading import MULTIMODAL_MODEL_TYPES, TEXT_MODEL_TYPES

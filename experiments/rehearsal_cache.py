@@ -24,7 +24,7 @@ from experiments.rehearsal_model import (
     write_random_weights,
 )
 from experiments.rehearsal_processor import build_processor
-from interp.atomic_folder import atomic_path
+from flipbank.atomic_folder import atomic_path
 from interp.demo_model import ensure_demo_model
 from saes.gemma_scope_format import save_gemma_scope_folder
 

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from flipbank.atomic_folder import atomic_path
 from flipbank.demo_images import image_path, render_synthetic_image
-from interp.atomic_folder import atomic_path
 
 QUESTIONS_FILE = "mimic_rehearsal.json"
 IMAGES_FOLDER = "images"

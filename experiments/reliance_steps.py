@@ -17,11 +17,11 @@ from experiments.confusion_study import answer_pairs, image_side_delta_f, scores
 from experiments.flip_pairs import flipbank_pairs
 from experiments.grounding_study import boxed_questions, flip_grounding_table, grounding_rows
 from flipbank.demo_confusion import write_confusion_set
+from flipbank.images import load_image
 from flipbank.mediconfusion import read_mediconfusion, score_pairs
 from flipbank.metrics import question_flips
 from flipbank.mining_frame import condition_rows, first_paraphrases
 from flipbank.quadrants import flip_dangerous_correlation
-from interp.images import load_image
 
 if TYPE_CHECKING:
     from experiments.study_context import StudyContext

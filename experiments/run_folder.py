@@ -12,7 +12,7 @@ from pathlib import Path
 
 from experiments.study_config import StudyConfig
 from experiments.study_file import RESOLVED_FILE, study_toml
-from interp.atomic_folder import atomic_path
+from flipbank.atomic_folder import atomic_path
 
 CONFIG_FILE = "study_config.json"
 

@@ -119,8 +119,15 @@ def attribution_step(context: StudyContext) -> None:
     real delta-only patch of its top candidates (Spearman r, top-10 overlap, time of each)."""
     flips = flipbank_pairs(context.sweep_cases(), context.image_loader)
     started = time.perf_counter()
+    config = context.config
     attribution, check = check_attribution(
-        context.handle, context.sae, flips.pairs, context.template, seed=context.config.seed, progress=True
+        context.handle,
+        context.sae,
+        flips.pairs,
+        context.template,
+        seed=config.seed,
+        progress=True,
+        steps=config.attribution_steps or 0,
     )
     seconds = time.perf_counter() - started
     folder = context.folder / "attribution"
@@ -131,6 +138,7 @@ def attribution_step(context: StudyContext) -> None:
         "d_sae": int(attribution.features.shape[1]),
         "spearman": asdict(check.correlation),
         "top_overlap": check.top_overlap,
+        "steps": config.attribution_steps or 0,
         "seconds_total": round(seconds, 2),
     }
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")

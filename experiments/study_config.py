@@ -13,8 +13,8 @@ from typing import Literal
 from experiments.model_options import ModelOptions
 from experiments.question_sources import QuestionSource, path_fingerprint
 from flipbank.causal_metrics import DEFAULT_GAP_FLOOR
+from flipbank.images import ImageCondition
 from flipbank.mining_plan import AnswerSource
-from interp.images import ImageCondition
 from interp.lora_layers import LayerChoice
 from interp.lora_training import LoraTrainingConfig
 
@@ -98,6 +98,8 @@ class StudyConfig:
     |m_orig − m_para| below ``gap_floor`` logits, where per-pair recovery is fragile. Without a ``feature``,
     patching and clamping study the top feature by mean |Δf|, or with ``feature_from = "attribution"`` the
     feature whose real delta-only patch moved the margin most among attribution patching's candidates.
+    ``attribution_steps`` switches attribution patching to AtP*'s integrated gradients with that many points
+    (None: plain AtP, the gradient at the paraphrase).
     ``boxes`` is a CSV of finding boxes in pixels (`flipbank.box_readers`) or PadChest-GR's grounded
     reports (a ``.json``, `flipbank.padchest_gr`); the shipped demo banks bring their true boxes."""
 
@@ -111,6 +113,7 @@ class StudyConfig:
     sae: SAESource = field(default_factory=SAESource)
     feature: int | None = None
     feature_from: Literal["attribution"] | None = None
+    attribution_steps: int | None = None
     clamp_value: float = 0.0
     control_pairs: int = 100
     sweep_pairs: int | None = None
@@ -128,7 +131,7 @@ class StudyConfig:
             raise ValueError(
                 "reliance_condition names the image that replaces the real one (blank, none or swapped)"
             )
-        for name in ("control_pairs", "sweep_pairs", "clamp_questions"):
+        for name in ("control_pairs", "sweep_pairs", "clamp_questions", "attribution_steps"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"StudyConfig.{name} must be a positive integer, not {value}")
@@ -151,7 +154,15 @@ class StudyConfig:
             fields["model"].pop("adapter")
         else:
             fields["model"]["adapter_fingerprint"] = path_fingerprint(self.model.adapter)
-        for optional in ("sweep_layers", "comparison", "mediconfusion", "boxes", "feature_from"):
+        optional_fields = (
+            "sweep_layers",
+            "comparison",
+            "mediconfusion",
+            "boxes",
+            "feature_from",
+            "attribution_steps",
+        )
+        for optional in optional_fields:
             if fields[optional] is None:
                 fields.pop(optional)
         for arm in fields.get("comparison", {}).get("arms", []):

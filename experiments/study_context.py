@@ -11,6 +11,7 @@ from PIL import Image
 
 from experiments.comparison_study import ComparisonInputs, EvaluationSet
 from experiments.figure_inputs import MINED_ROWS
+from experiments.mining import ImageLoader, default_image_loader
 from experiments.model_options import load_handle
 from experiments.question_sources import SHIPPED_BANKS, load_questions
 from experiments.study_config import StudyConfig
@@ -19,7 +20,6 @@ from flipbank.curation import answer_pairs
 from flipbank.demo_bank import demo_image_root
 from flipbank.demo_images import read_annotations
 from flipbank.grounding import Box
-from flipbank.mining import ImageLoader, default_image_loader
 from flipbank.mining_plan import MiningSettings
 from flipbank.padchest_gr import read_padchest_gr
 from flipbank.record_checks import RecordScreen

@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from flipbank.atomic_folder import atomic_path, build_folder_atomically
+from flipbank.cache_dir import workbench_cache_dir
 from flipbank.demo_images import RENDERING_VERSION, assign_images, write_synthetic_images
 from flipbank.demo_templates import (
     ABNORMALITY_TEMPLATES,
@@ -32,8 +34,6 @@ from flipbank.demo_vocabulary import (
 from flipbank.patients import with_patients
 from flipbank.readers import read_psf_mimic_json
 from flipbank.records import Answer, Paraphrase, Phenomenon, QuestionRecord
-from interp.atomic_folder import atomic_path, build_folder_atomically
-from interp.cache_dir import workbench_cache_dir
 
 DEMO_SEED = 20260221
 DEMO_QUESTION_COUNT = 240

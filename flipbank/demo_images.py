@@ -10,10 +10,10 @@ import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
+from flipbank.atomic_folder import atomic_path
 from flipbank.demo_findings import draw_findings
 from flipbank.radiographs import Box, Radiograph, render_radiograph
 from flipbank.records import Answer, QuestionRecord
-from interp.atomic_folder import atomic_path
 
 IMAGE_SIZE = 224
 ANNOTATIONS_FILE = "annotations.json"

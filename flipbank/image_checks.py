@@ -1,5 +1,5 @@
 """Checks that an image file will load when a run shows it: the file exists, is not empty, is an image in a
-supported mode, and decodes completely through `interp.images.load_image` (the loader mining uses), so a
+supported mode, and decodes completely through `flipbank.images.load_image` (the loader mining uses), so a
 missing, empty, truncated or mislabelled file is found before any model runs, not in the middle of a run."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from interp.images import load_image
+from flipbank.images import load_image
 
 #: Image modes the loader turns into RGB faithfully: bilevel, grayscale (8-bit, 16-bit, 32-bit, float),
 #: palette, RGB(A) and CMYK/YCbCr. Others (LAB, HSV, raw BGR) would convert channel by channel into wrong

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from flipbank.images import BlankKind, ImageCondition, swap_partners
 from flipbank.records import QuestionRecord
-from interp.images import BlankKind, ImageCondition, swap_partners
 
 JobKey = tuple[str, int, str]
 #: "greedy": decode and parse the answer; "forced_choice": the answer is the sign of the

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from flipbank.atomic_folder import atomic_path
 from flipbank.mining_plan import JobKey
 from flipbank.record_io import records_to_frame
 from flipbank.records import MiningRow
-from interp.atomic_folder import atomic_path
 
 CONFIG_FILE = "config.json"
 PARTS_FOLDER = "parts"

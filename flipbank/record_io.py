@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ValidationError
 
+from flipbank.atomic_folder import atomic_path
 from flipbank.errors import RecordError, error_from_validation
 from flipbank.text_files import read_utf8
-from interp.atomic_folder import atomic_path
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
 

@@ -10,11 +10,10 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from flipbank.answers import ExclusionReason, LabelSource
+from flipbank.images import ImageCondition
+
 Answer = Literal["yes", "no"]
-ImageCondition = Literal["real", "blank", "swapped", "none"]
-ExclusionReason = Literal["hedged", "mixed", "conditional", "unparseable", "empty"]
-#: What decided a parsed answer: a leading yes/no, keywords, or the first-token margin (PSF-Med's fallback).
-LabelSource = Literal["leading_word", "keyword", "fallback"]
 Direction = Literal["yes_to_no", "no_to_yes"]
 
 #: Tolerance on probabilities and cosine similarities computed in float32.

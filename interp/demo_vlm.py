@@ -20,8 +20,8 @@ from peft import PeftModel
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from interp.atomic_folder import build_folder_atomically, is_complete
-from interp.cache_dir import workbench_cache_dir
+from flipbank.atomic_folder import build_folder_atomically, is_complete
+from flipbank.cache_dir import workbench_cache_dir
 from interp.demo_model import ensure_demo_model
 from interp.demo_vlm_architecture import untrained_demo_vlm
 

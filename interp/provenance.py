@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from interp.atomic_folder import atomic_path
+from flipbank.atomic_folder import atomic_path
 
 TRACKED_PACKAGES = (
     "psf-workbench",

@@ -15,8 +15,8 @@ from transformers import (
 )
 from transformers.models.gemma3 import Gemma3ImageProcessorPil
 
-from interp.atomic_folder import build_folder_atomically, is_complete
-from interp.cache_dir import workbench_cache_dir
+from flipbank.atomic_folder import build_folder_atomically, is_complete
+from flipbank.cache_dir import workbench_cache_dir
 from interp.demo_model import ensure_demo_model
 
 TINY_MODEL_SPEC = "tiny-mm"

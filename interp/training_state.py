@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from interp.atomic_folder import atomic_path
+from flipbank.atomic_folder import atomic_path
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 CHECKPOINT_STATE_FILE = "checkpoint.json"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from interp.lazy_exports import lazy_exports as _lazy_exports
+from flipbank.lazy_exports import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from saes.demo_sae import demo_sae_config, ensure_demo_sae

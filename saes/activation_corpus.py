@@ -16,9 +16,9 @@ from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from flipbank.images import load_image
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
-from interp.images import load_image
 from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts, unpadded_rows
 from interp.shared_prefix import common_prefix_length
 from saes.token_mask import DEFAULT_TOKEN_FILTER, TokenFilter, included_positions

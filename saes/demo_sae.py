@@ -32,9 +32,9 @@ from sae_lens.config import SAETrainerConfig
 from safetensors.torch import load_file
 from torch import Tensor
 
+from flipbank.atomic_folder import build_folder_atomically, is_complete
+from flipbank.cache_dir import workbench_cache_dir
 from flipbank.demo_bank import demo_image_root
-from interp.atomic_folder import build_folder_atomically, is_complete
-from interp.cache_dir import workbench_cache_dir
 from interp.handle import ModelHandle
 from interp.loading import load_model
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE

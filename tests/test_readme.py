@@ -18,7 +18,7 @@ def _quick_start() -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize("package", ["interp", "saes"])
+@pytest.mark.parametrize("package", ["flipbank", "interp", "saes"])
 def test_every_exported_name_resolves(package: str) -> None:
     module = importlib.import_module(package)
     assert module.__all__ == sorted(module.__all__)

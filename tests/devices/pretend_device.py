@@ -7,6 +7,7 @@ The mode answers ``tensor.device`` with the pretend device, honours ``.to(device
 op, and raises ``DeviceMixError`` where a real accelerator would raise: an op whose tensors sit on two
 devices (a 0-dim CPU tensor mixes with anything, as in PyTorch), an index tensor on neither the CPU nor the
 indexed tensor's device, a value assigned into another device's tensor, or ``.numpy()`` off the CPU.
+``torch.autograd.grad`` crosses devices as the real backward pass does: each gradient lands on its input's.
 
 ``pretend_placement`` puts a model's parameters, selected decoder layers and SAEs on pretend devices, and
 aligns each decoder layer's inputs to its device the way accelerate's ``device_map`` hooks do. The pretend
@@ -111,11 +112,25 @@ class PretendDevices(TorchFunctionMode):
             raise self._fail(func, f"can't convert {device_name(args[0])} device type tensor to numpy")
         if func in _MOVES:
             return self._move(func, args, kwargs)
+        if func is torch.autograd.grad:
+            return self._gradients(func, args, kwargs)
         target = self._target(func, args, kwargs)
         real_kwargs = {**kwargs, "device": "cpu"} if _is_pretend(kwargs.get("device")) else kwargs
         result = func(*args, **real_kwargs)
         for tensor in _tensors(result):
             _mark(tensor, target)
+        return result
+
+    @staticmethod
+    def _gradients(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``torch.autograd.grad`` may cross devices (the backward pass moves gradients between layers on
+        different GPUs); each gradient lands on its input's device."""
+        inputs = kwargs["inputs"] if "inputs" in kwargs else args[1]
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        result = func(*args, **kwargs)
+        for gradient, source in zip(result, inputs, strict=True):
+            if gradient is not None:
+                _mark(gradient, device_name(source))
         return result
 
     def _target(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from interp.handle import ModelHandle
 from interp.layer_sweep import feature_patch_sweep, resid_patch_sweep
 from interp.patching import PatchPair, PatchPositions, margins_of, patched_margins
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput
+from saes.attribution import attribution_patching
 from saes.features import feature_slice
 from tests.devices.conftest import Placed
 from tests.devices.pretend_device import device_name
@@ -117,3 +118,21 @@ def test_clamping_around_generate(placed: Placed, xray_like_image: Image.Image, 
     assert got.texts == reference.texts
     assert got.first_step_logits.dtype == torch.float32
     torch.testing.assert_close(got.first_step_logits, reference.first_step_logits)
+
+
+@pytest.mark.parametrize("steps", [0, 2])
+def test_attribution_patching(placed: Placed, xray_like_image: Image.Image, steps: int) -> None:
+    image_pairs = [
+        PatchPair(
+            PromptInput(pair.original.question, xray_like_image),
+            PromptInput(pair.paraphrase.question, xray_like_image),
+        )
+        for pair in TEXT_PAIRS[:2]
+    ]
+    for pairs, template in ((TEXT_PAIRS, FEW_SHOT_TEMPLATE), (image_pairs, CHAT_TEMPLATE)):
+        reference = attribution_patching(placed.plain, placed.sae, pairs, template, batch_size=3, steps=steps)
+        with placed.checks():
+            got = attribution_patching(placed.handle, placed.sae, pairs, template, batch_size=3, steps=steps)
+        for ours, theirs in ((got.features, reference.features), (got.error, reference.error)):
+            _assert_cpu_float32(ours, theirs)
+        _assert_cpu_float32(got.paraphrase_margins, reference.paraphrase_margins)

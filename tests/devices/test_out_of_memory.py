@@ -14,12 +14,12 @@ import pytest
 import torch
 from torch import nn
 
+from experiments.mining import mine
 from flipbank.demo_bank import load_demo_bank
-from flipbank.mining import mine
+from flipbank.images import ImageCondition
 from flipbank.mining_plan import MiningSettings
 from interp.batching import BatchSizeReduced
 from interp.handle import ModelHandle
-from interp.images import ImageCondition
 from interp.layer_sweep import feature_patch_sweep, resid_patch_sweep
 from interp.patching import patched_margins
 from interp.prompts import FEW_SHOT_TEMPLATE

@@ -34,6 +34,16 @@ def test_an_op_on_two_devices_raises_and_an_explicit_move_fixes_it() -> None:
     assert len(mode.mixes) == 1
 
 
+def test_gradients_cross_devices_and_land_on_their_inputs() -> None:
+    with PretendDevices() as mode:
+        leaf = torch.randn(2, 4, device="fpga:1").requires_grad_(True)
+        weight = torch.randn(4, 3, device="fpga:1")
+        out = (leaf @ weight).to("fpga:0").sum()
+        (gradient,) = torch.autograd.grad(out, [leaf])
+        assert device_name(gradient) == "fpga:1"
+    assert mode.mixes == []
+
+
 def test_moves_copy_and_leave_the_source_where_it_was() -> None:
     x = torch.ones(3)
     with PretendDevices():

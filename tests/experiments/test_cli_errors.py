@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 import experiments.cli_mining
 from experiments.cli import app
 from experiments.cli_errors import EXIT_KNOWN_ERROR, ReadableErrorsGroup, debug_option
+from experiments.mining import NonFiniteMarginError
 from experiments.preflight import PreflightError
 from experiments.study_context import EmptyFlipBankError, SweepLayerError
 from flipbank.errors import RecordError
-from flipbank.mining import NonFiniteMarginError
 from flipbank.mining_store import ConfigMismatchError
 from flipbank.record_checks import CheckProblem
 from interp.loading import ModelWeightsMissingError

@@ -10,13 +10,13 @@ from experiments import demo_vlm_build
 from experiments.demo_vlm_build import DemoVLMRecipe, TrainedDemoVLM, train_demo_vlm
 from experiments.demo_vlm_evaluation import held_out_report
 from flipbank.demo_images import render_synthetic_image
+from flipbank.images import ImageCondition
 from flipbank.records import QuestionRecord
 from interp.demo_model import ensure_demo_model
 from interp.demo_vlm import assemble_demo_vlm, save_trained
 from interp.demo_vlm_training import AnswerTrainingConfig
 from interp.demo_vlm_vision import VisionPretrainConfig
 from interp.forward import score_prompts
-from interp.images import ImageCondition
 from interp.loading import handle_from_model, load_model
 from interp.prompts import CHAT_TEMPLATE, PromptInput
 from interp.training_state import CHECKPOINT_FILE

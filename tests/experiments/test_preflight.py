@@ -25,9 +25,9 @@ from experiments.study_config import ConfusionConfig, SAESource
 from experiments.study_context import question_subset
 from flipbank.demo_bank import load_demo_bank
 from flipbank.demo_confusion import write_confusion_set
+from flipbank.images import ImageCondition
 from flipbank.mining_plan import MiningSettings, plan_jobs
 from interp.demo_model import demo_model_folder
-from interp.images import ImageCondition
 from interp.prompts import PromptStyle
 from interp.tiny_model import _tiny_config
 from tests.saes.sae_factories import write_hf_cache_entry

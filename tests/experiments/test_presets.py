@@ -133,3 +133,10 @@ def test_the_studied_feature_can_come_from_attribution_patching(tmp_path: Path) 
     assert StudyContext(config, tmp_path).feature() == 9
     with pytest.raises(ValueError, match="feature_from = 'attribution' picks the feature of clamping"):
         check_before_steps(StudyContext(config, tmp_path / "fresh"), ["clamping"])
+
+
+def test_attribution_can_use_integrated_gradients() -> None:
+    tiny = preset("tiny")
+    assert replace(tiny, attribution_steps=4).content_hash() != tiny.content_hash()
+    with pytest.raises(ValueError, match=r"StudyConfig\.attribution_steps must be a positive integer, not 0"):
+        replace(tiny, attribution_steps=0)

@@ -37,6 +37,7 @@ def tiny_config(sae_folder: Path) -> StudyConfig:
         preset("tiny"),
         questions=QuestionSource(kind="demo", limit=6),
         sae=SAESource(kind="folder", path=sae_folder),
+        attribution_steps=2,  # AtP*: the integrated-gradient path runs end to end
     )
 
 
@@ -61,6 +62,7 @@ def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]
     assert maps["feature"].tolist()[0] == features["feature"].iloc[0] and side == int(side)
     attribution = pd.read_parquet(folder / "attribution.parquet")
     assert len(attribution) > 0 and {"estimated_effect", "real_effect"} <= set(attribution.columns)
+    assert json.loads((folder / "attribution" / "summary.json").read_text())["steps"] == 2
     grounding = pd.read_parquet(folder / "grounding.parquet")
     assert set(grounding["metric"]) == {"coverage", "precision", "mass_in_box", "pointing_hit"}
     assert set(grounding["group"]) == {"flip", "no flip"} and grounding["n"].sum() > 0

@@ -26,7 +26,7 @@ from experiments.study_file import (
     study_toml,
 )
 from flipbank.demo_images import render_synthetic_image
-from interp.images import ImageCondition
+from flipbank.images import ImageCondition
 from tests.interp.adapter_builders import write_tiny_adapter
 
 MINIMAL = 'name = "mine"\n[model]\nspec = "tiny-mm"\n'

@@ -55,9 +55,9 @@ def install_guards() -> None:
 def run(output: Path) -> None:
     """Demo margins on the demo model, a two-question mining run, and one similarity call."""
     from experiments.demo_margins import run_demo_margins
+    from experiments.mining import mine
     from experiments.model_options import ModelOptions
     from flipbank.demo_bank import load_demo_bank
-    from flipbank.mining import mine
     from flipbank.mining_plan import MiningSettings
     from flipbank.similarity import EmbeddingSimilarity
     from interp.loading import load_model

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.mining import mine
 from experiments.run_folder import marker_path, step_done
 from experiments.study import STEPS, run_study
-from flipbank.mining import mine
 from flipbank.mining_plan import MiningSettings
 from flipbank.mining_store import KEY_COLUMNS, ConfigMismatchError, MiningStore, merge_shards
 from interp.handle import ModelHandle

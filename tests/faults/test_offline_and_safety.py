@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from flipbank.cache_dir import workbench_cache_dir
 from flipbank.similarity import bundled_minilm_path
-from interp.cache_dir import workbench_cache_dir
 from tests.faults.guarded_run import NETWORK_MARK, TORCH_LOAD_MARK
 
 REPOSITORY = Path(__file__).resolve().parents[2]

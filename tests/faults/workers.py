@@ -11,15 +11,15 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from experiments.mining import MiningResult, mine
 from experiments.presets import preset
 from experiments.question_sources import QuestionSource
 from experiments.study_config import SAESource, StudyConfig
 from flipbank.demo_bank import load_demo_bank
-from flipbank.mining import MiningResult, mine
+from flipbank.images import ImageCondition
 from flipbank.mining_plan import MiningSettings
 from flipbank.records import QuestionRecord
 from interp.handle import ModelHandle
-from interp.images import ImageCondition
 from interp.prompts import CHAT_TEMPLATE
 
 READY = "worker ready"

@@ -20,6 +20,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from experiments.mining import NonFiniteMarginError, mine
 from flipbank.causal_metrics import (
     MIN_MARGIN_GAP,
     patch_outcomes,
@@ -35,7 +36,6 @@ from flipbank.metrics import (
     swap_sensitivity,
     text_only_agreement,
 )
-from flipbank.mining import NonFiniteMarginError, mine
 from flipbank.mining_plan import MiningSettings
 from flipbank.readers import CSV_COLUMNS, read_flipbank_csv, read_psf_mimic_json
 from flipbank.records import is_blank

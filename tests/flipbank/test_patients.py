@@ -3,11 +3,11 @@ import json
 from pathlib import Path
 
 import flipbank.patients
+from flipbank.images import ImageCondition
 from flipbank.mining_plan import MiningSettings, plan_jobs
 from flipbank.patients import patient_from_path, with_patients
 from flipbank.readers import read_flipbank_csv, read_psf_mimic_json
 from flipbank.records import Paraphrase, QuestionRecord
-from interp.images import ImageCondition
 
 
 def _question(question_id: str, image: str, patient: str | None = None) -> QuestionRecord:

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from flipbank.demo_images import render_synthetic_image
+from flipbank.images import blank_image
 from interp.attention_maps import attention_heatmap, eager_attention, grounding_layers, image_attention
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
-from interp.images import blank_image
 from interp.prompts import CHAT_TEMPLATE, PromptInput, encode_prompts
 
 

@@ -18,12 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from flipbank.answers import ExclusionReason, parse_answer
+from flipbank.images import IMAGE_SIZE, load_image
 from flipbank.quadrants import yes_no_entropy_bits
 from interp.answer_tokens import YesNoTokens
-from interp.answers import ExclusionReason, parse_answer
 from interp.forward import score_prompts
 from interp.handle import ModelHandle
-from interp.images import IMAGE_SIZE, load_image
 from interp.margin import yes_minus_no_margin
 from interp.prompts import CHAT_TEMPLATE, PromptInput, encode_prompts
 

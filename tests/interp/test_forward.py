@@ -2,9 +2,9 @@ import pytest
 import torch
 from PIL import Image
 
+from flipbank.images import BlankKind, blank_image
 from interp.forward import last_position_logits, score_prompts
 from interp.handle import ModelHandle
-from interp.images import BlankKind, blank_image
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
 
 QUESTIONS = [

@@ -1,6 +1,6 @@
 from PIL import Image
 
-from interp.answers import parse_answer
+from flipbank.answers import parse_answer
 from interp.forward import score_prompts
 from interp.generation import generate_answers, stop_token_ids
 from interp.handle import ModelHandle

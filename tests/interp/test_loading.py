@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from interp.atomic_folder import build_folder_atomically, is_complete
+from flipbank.atomic_folder import build_folder_atomically, is_complete
 from interp.handle import ModelHandle
 from interp.loading import ModelWeightsMissingError, load_model
 

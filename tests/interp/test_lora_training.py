@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from flipbank.images import blank_image
 from flipbank.records import Answer
 from interp.forward import score_prompts
 from interp.handle import ModelHandle
-from interp.images import blank_image
 from interp.loading import load_model
 from interp.lora_training import LoraTrainingConfig, lora_trainer, pair_batches, train_lora
 from interp.patching import PatchPair

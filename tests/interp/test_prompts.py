@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from flipbank.images import BlankKind, blank_image
 from interp.handle import ModelHandle
-from interp.images import BlankKind, blank_image
 from interp.prompts import (
     CHAT_TEMPLATE,
     FEW_SHOT_TEMPLATE,

@@ -1,6 +1,7 @@
 """Attribution patching on the tiny model: the feature and error nodes add up to the whole final-token
-difference (exactly, by the SAE's decomposition), and each feature's estimate matches a finite difference of
-a small real patch."""
+difference (exactly, by the SAE's decomposition), each feature's estimate matches a finite difference of
+a small real patch, and with integrated gradients the nodes add up to the real margin change of replacing
+the paraphrase's final-token residual by the original's."""
 
 import pytest
 import torch
@@ -9,13 +10,21 @@ from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidEdit
 from interp.margin import yes_minus_no_margin
-from interp.patching import PatchPair
-from interp.prompts import CHAT_TEMPLATE, PromptInput, encode_prompts
+from interp.patching import PatchPair, pairs_prefix
+from interp.prompts import (
+    CHAT_TEMPLATE,
+    DEFAULT_FEW_SHOT_EXAMPLES,
+    PromptInput,
+    PromptStyle,
+    PromptTemplate,
+    encode_prompts,
+)
 from interp.resid_cache import final_token_resid
-from saes.attribution import _gradient_at_layer, attribution_patching
+from saes.attribution import attribution_patching, path_gradient, path_points
 from saes.features import encode_all
 from saes.loading import LoadedSAE
 
+TWO_SHOT = PromptTemplate(PromptStyle.FEW_SHOT, DEFAULT_FEW_SHOT_EXAMPLES[:2])  # inside tiny-mm's window
 PAIRS = [
     PatchPair(PromptInput("Is there a pleural effusion?"), PromptInput("Any fluid around the lungs?")),
     PatchPair(PromptInput("Is the heart enlarged?"), PromptInput("Is there cardiomegaly on this film?")),
@@ -28,8 +37,8 @@ def test_the_nodes_add_up_to_the_whole_difference(tiny_handle: ModelHandle, tiny
     assert attribution.features.shape == (3, tiny_sae.sae.cfg.d_sae)
     layer = tiny_sae.layer
     x_o = final_token_resid(tiny_handle, [p.original for p in PAIRS], CHAT_TEMPLATE, [layer])[:, 0]
-    x_p, gradient, _ = _gradient_at_layer(tiny_handle, PAIRS, layer, CHAT_TEMPLATE)
-    whole = -((x_p - x_o) * gradient).sum(dim=-1)
+    path = path_gradient(tiny_handle, PAIRS, layer, CHAT_TEMPLATE, x_o)
+    whole = -((path.paraphrase_resid - x_o) * path.gradient).sum(dim=-1)
     total = attribution.features.sum(dim=1) + attribution.error
     torch.testing.assert_close(total, whole.float(), atol=1e-4, rtol=1e-3)
     assert attribution.ranking()[0] == int(attribution.mean_effect().abs().argmax())
@@ -60,3 +69,51 @@ def test_each_estimate_matches_a_finite_difference(tiny_handle: ModelHandle, tin
         assert float(patched - clean) / epsilon == pytest.approx(estimate, rel=0.05, abs=1e-3)
         checked += 1
     assert checked == 3
+
+
+def test_path_points_are_midpoints() -> None:
+    assert path_points(0) == [0.0]
+    assert path_points(4) == [0.125, 0.375, 0.625, 0.875]
+    with pytest.raises(ValueError, match="steps"):
+        path_points(-1)
+
+
+def test_integrated_gradients_add_up_to_the_real_replacement(
+    tiny_handle: ModelHandle, tiny_sae: LoadedSAE
+) -> None:
+    layer = tiny_sae.layer
+    attribution = attribution_patching(tiny_handle, tiny_sae, PAIRS, CHAT_TEMPLATE, steps=12)
+    x_o = final_token_resid(tiny_handle, [p.original for p in PAIRS], CHAT_TEMPLATE, [layer])[:, 0]
+    inputs = encode_prompts(tiny_handle, [p.paraphrase for p in PAIRS], CHAT_TEMPLATE)
+    tokens = tiny_handle.yes_no_tokens(CHAT_TEMPLATE.answer_leading_space)
+
+    def replace(hidden: torch.Tensor) -> torch.Tensor:
+        hidden = hidden.clone()
+        hidden[:, -1] = x_o.to(hidden)
+        return hidden
+
+    with ResidEdit(tiny_handle.layers, {layer: replace}):
+        replaced = yes_minus_no_margin(last_position_logits(tiny_handle, inputs), tokens).float()
+    clean = yes_minus_no_margin(last_position_logits(tiny_handle, inputs), tokens).float()
+    torch.testing.assert_close(attribution.paraphrase_margins, clean, atol=1e-4, rtol=1e-4)
+    total = attribution.features.sum(dim=1) + attribution.error
+    real = replaced - clean
+    assert float(real.abs().max()) > 1e-3  # the replacement moves the margin, so the check has teeth
+    torch.testing.assert_close(total, real, atol=2e-3, rtol=2e-2)
+
+
+def test_the_shared_few_shot_prefix_gives_the_same_gradient(
+    tiny_handle: ModelHandle, tiny_sae: LoadedSAE
+) -> None:
+    layer = tiny_sae.layer
+    prefix = pairs_prefix(tiny_handle, PAIRS, TWO_SHOT)
+    assert prefix is not None
+    x_o = final_token_resid(tiny_handle, [p.original for p in PAIRS], TWO_SHOT, [layer])[:, 0]
+    whole = path_gradient(tiny_handle, PAIRS, layer, TWO_SHOT, x_o, steps=2)
+    shared = path_gradient(tiny_handle, PAIRS, layer, TWO_SHOT, x_o, steps=2, prefix=prefix)
+    for ours, reference in zip(
+        (shared.paraphrase_resid, shared.gradient, shared.margins),
+        (whole.paraphrase_resid, whole.gradient, whole.margins),
+        strict=True,
+    ):
+        torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-3)

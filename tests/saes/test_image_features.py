@@ -5,9 +5,9 @@ import torch
 from PIL import Image
 
 from flipbank.demo_images import render_synthetic_image
+from flipbank.images import blank_image
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
-from interp.images import blank_image
 from interp.prompts import CHAT_TEMPLATE, PromptInput, encode_prompts
 from saes.features import encode_all
 from saes.image_features import image_token_features, top_activating_images

@@ -2,8 +2,8 @@ import doctest
 
 import pytest
 
-import interp.lazy_exports
-from interp.lazy_exports import lazy_exports
+import flipbank.lazy_exports
+from flipbank.lazy_exports import lazy_exports
 
 
 def test_a_listed_name_is_imported_on_first_use_and_others_are_refused() -> None:
@@ -14,4 +14,4 @@ def test_a_listed_name_is_imported_on_first_use_and_others_are_refused() -> None
 
 
 def test_the_docstring_example_runs() -> None:
-    assert doctest.testmod(interp.lazy_exports).failed == 0
+    assert doctest.testmod(flipbank.lazy_exports).failed == 0

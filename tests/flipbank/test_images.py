@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from interp.images import BlankKind, blank_image, load_image, swap_partners
+from flipbank.images import BlankKind, blank_image, load_image, swap_partners
 
 
 def test_blank_images_are_224_rgb_with_the_documented_values() -> None:

@@ -1,5 +1,5 @@
-"""The regex vocabulary of the answer parser in ``interp.answers``: conditional and hedge phrases, the leading
-yes/no, and one scanner that cuts an answer into the tokens the parser walks. Every pattern runs on
+"""The regex vocabulary of the answer parser in ``flipbank.answers``: conditional and hedge phrases, the
+leading yes/no, and one scanner that cuts an answer into the tokens the parser walks. Every pattern runs on
 lower-cased text with single spaces and straight apostrophes (see ``clean_text``); none can backtrack
 more than a word or two, so parsing stays linear in the answer's length."""
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from flipbank.answers import parse_answer
+from flipbank.images import BlankKind, ImageCondition, blank_image, load_image
 from flipbank.mining_plan import (
     MiningJob,
     MiningSettings,
@@ -20,12 +22,10 @@ from flipbank.mining_plan import (
 )
 from flipbank.mining_store import MiningStore
 from flipbank.records import MiningRow, QuestionRecord
-from interp.answers import parse_answer
 from interp.batching import map_batches
 from interp.forward import PromptScore, scores_from_logits
 from interp.generation import generate_answers
 from interp.handle import ModelHandle
-from interp.images import BlankKind, ImageCondition, blank_image, load_image
 from interp.prompts import PromptInput, PromptTemplate
 from interp.provenance import collect_provenance, write_provenance
 from interp.shared_prefix import SharedPrefix, prefix_for_prompts
@@ -75,15 +75,15 @@ def _row(job: MiningJob, answer: str, score: PromptScore) -> MiningRow:
         variant_index=job.variant_index,
         prompt_text=job.text,
         phenomenon=None if job.variant_index == 0 else question.paraphrases[job.variant_index - 1].phenomenon,
-        image_condition=job.condition.value,
+        image_condition=job.condition,
         image=job.image,
         ground_truth=question.answer,
         finding=question.finding,
         question_type=question.question_type,
         answer_text=answer,
         parsed_answer=None if parsed.label is None else parsed.label.value,
-        exclusion_reason=None if parsed.exclusion is None else parsed.exclusion.value,
-        label_source=None if parsed.source is None else parsed.source.value,
+        exclusion_reason=parsed.exclusion,
+        label_source=parsed.source,
         margin=score.margin,
         p_yes=min(score.p_yes, 1.0),
         p_no=min(score.p_no, 1.0),

@@ -5,15 +5,15 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from experiments.mining import NonFiniteMarginError, default_image_loader, mine
 from flipbank.demo_bank import load_demo_bank
 from flipbank.demo_images import write_synthetic_images
-from flipbank.mining import NonFiniteMarginError, default_image_loader, mine
+from flipbank.images import BlankKind, ImageCondition
 from flipbank.mining_plan import MiningSettings
 from flipbank.mining_store import ConfigMismatchError, merge_shards
 from flipbank.records import QuestionRecord
 from interp.forward import score_prompts
 from interp.handle import ModelHandle
-from interp.images import BlankKind, ImageCondition
 from interp.prompts import (
     CHAT_TEMPLATE,
     DEFAULT_FEW_SHOT_EXAMPLES,

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from interp import answers
-from interp.answers import AnswerLabel, ExclusionReason, LabelSource, ParsedAnswer, parse_answer
+from flipbank import answers
+from flipbank.answers import AnswerLabel, ExclusionReason, LabelSource, ParsedAnswer, parse_answer
 
 Expected = tuple[AnswerLabel | None, ExclusionReason | None, LabelSource | None]
 

@@ -1,5 +1,6 @@
 """The answer parser: maps a greedy free-text answer to yes / no, or excludes it. Pure: text
-(and optionally the first-answer-token margin) in, label out. The vocabulary lives in ``interp.answer_rules``.
+(and optionally the first-answer-token margin) in, label out. The vocabulary lives in
+``flipbank.answer_rules``.
 
 Rules, in order:
 
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeGuard
 
-from interp.answer_rules import (
+from flipbank.answer_rules import (
     CLEAR_WINDOW,
     CONDITIONAL,
     HEDGE,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from interp.atomic_folder import atomic_path
+from flipbank.atomic_folder import atomic_path
 from interp.provenance import PROVENANCE_FILE, collect_provenance, write_provenance
 
 
