@@ -4,11 +4,10 @@ Every value is a rate except ``quadrant_entropy_bits`` (a mean yes/no entropy in
 
 from __future__ import annotations
 
-from typing import get_args
-
 import numpy as np
 import pandas as pd
 
+from flipbank.answers import LabelSource
 from flipbank.metrics import (
     RateEstimate,
     accuracy,
@@ -22,10 +21,9 @@ from flipbank.metrics import (
     text_only_agreement,
 )
 from flipbank.quadrants import RELIANCE_CONDITIONS, QuadrantStats, quadrant_summary
-from flipbank.records import LabelSource
 
 #: Where a parsed answer's label came from (the answer parser's rules, in order of precedence).
-LABEL_SOURCES: tuple[str, ...] = get_args(LabelSource)
+LABEL_SOURCES: tuple[str, ...] = tuple(source.value for source in LabelSource)
 #: Metrics whose value is not a rate, and the unit they are printed in.
 NON_RATE_UNITS = {"quadrant_entropy_bits": "bits"}
 

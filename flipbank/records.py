@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -112,7 +112,7 @@ class FlipCase(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _check_direction(self) -> Self:
+    def _check_direction(self) -> FlipCase:
         expected = direction_of(self.original_answer, self.paraphrase_answer)
         if self.direction != expected:
             raise ValueError(f"direction {self.direction!r} contradicts the answers ({expected!r})")
@@ -150,7 +150,7 @@ class MiningRow(BaseModel):
     scores_available: bool = True
 
     @model_validator(mode="after")
-    def _check_consistency(self) -> Self:
+    def _check_consistency(self) -> MiningRow:
         if (self.variant_index == 0) != (self.phenomenon is None):
             raise ValueError("phenomenon must be None exactly for the original (variant_index 0)")
         if (self.parsed_answer is None) == (self.exclusion_reason is None):

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from jaxtyping import Float
 
 
+@runtime_checkable
 class SentenceSimilarity(Protocol):
     """Anything that scores pairs of sentences by similarity in [-1, 1]."""
 

@@ -17,6 +17,7 @@ from flipbank.lazy_exports import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from interp.adapters import with_adapter
+    from interp.bridge import resid_post_hook, to_transformer_bridge
     from interp.clamping import clamp_features
     from interp.forward import score_prompts
     from interp.handle import ModelHandle
@@ -38,7 +39,9 @@ _EXPORTS = {
     "final_token_resid": "interp.resid_cache",
     "load_model": "interp.loading",
     "patched_margins": "interp.patching",
+    "resid_post_hook": "interp.bridge",
     "score_prompts": "interp.forward",
+    "to_transformer_bridge": "interp.bridge",
     "with_adapter": "interp.adapters",
 }
 __all__ = [
@@ -53,7 +56,9 @@ __all__ = [
     "final_token_resid",
     "load_model",
     "patched_margins",
+    "resid_post_hook",
     "score_prompts",
+    "to_transformer_bridge",
     "with_adapter",
 ]
 

@@ -9,13 +9,14 @@ least float32; what goes back into the residual stream is moved to the edited la
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
 
+@runtime_checkable
 class FeatureDirections(Protocol):
     """``encode`` gives the activations of k features (on the features' device, in at least float32,
     whatever device and dtype its input has); ``w_dec`` holds their k decoder rows."""

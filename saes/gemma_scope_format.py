@@ -6,17 +6,20 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import torch
-from sae_lens import JumpReLUSAE, JumpReLUTrainingSAE, PretrainedSaeDiskLoader
+from sae_lens import JumpReLUSAE, JumpReLUTrainingSAE
 from sae_lens.loading import pretrained_sae_loaders
 from safetensors import safe_open
 from safetensors.torch import save_file
+
+DiskConverter = Callable[..., tuple[dict[str, Any], dict[str, torch.Tensor]]]
+"""sae-lens's ``PretrainedSaeDiskLoader`` as a plain callable (run-time checks cannot read its protocol)."""
 
 CONFIG_FILE = "config.json"
 PARAMS_FILE = "params.safetensors"
@@ -81,7 +84,7 @@ def _hub_reads_from(folder: Path) -> Iterator[None]:
 
 def gemma_scope_disk_converter(
     repo_id: str, folder_name: str, extra_overrides: dict[str, Any] | None = None
-) -> PretrainedSaeDiskLoader:
+) -> DiskConverter:
     """A ``SAE.load_from_disk`` converter that runs sae-lens's own ``gemma_3_sae_huggingface_loader`` on a
     local folder. ``repo_id``/``folder_name`` are what that loader derives the model name, layer and hook
     type from (the release's own values for a cached release)."""

@@ -55,11 +55,12 @@ def _row_cosines(a: Float[Tensor, "n d"], b: Float[Tensor, "n d"]) -> Float[Tens
 def compare_saes(
     w_dec_a: Float[Tensor, "d_sae d_in"],
     w_enc_a: Float[Tensor, "d_in d_sae"],
-    w_dec_b: Float[Tensor, "d_sae d_in"],
-    w_enc_b: Float[Tensor, "d_in d_sae"],
+    w_dec_b: Float[Tensor, "d_sae_b d_in_b"],
+    w_enc_b: Float[Tensor, "d_in_b d_sae_b"],
     features: Sequence[int],
 ) -> SAEAgreement:
-    """Compare two SAEs' weights for ``features`` and overall."""
+    """Compare two SAEs' weights for ``features`` and overall. The shapes must match; the annotation lets
+    a mismatch through to the check below, whose error names both shapes."""
     if w_dec_a.shape != w_dec_b.shape or w_enc_a.shape != w_enc_b.shape:
         raise ValueError(f"shapes differ: W_dec {tuple(w_dec_a.shape)} vs {tuple(w_dec_b.shape)}")
     decoder = _row_cosines(w_dec_a, w_dec_b)  # [d_sae]

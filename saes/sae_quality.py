@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 from jaxtyping import Float
-from sae_lens import JumpReLUTrainingSAE
+from sae_lens import JumpReLUSAE, JumpReLUTrainingSAE
 from torch import Tensor
 
 
@@ -22,7 +22,7 @@ class SAEQuality:
 
 @torch.no_grad()
 def measure_quality(
-    sae: JumpReLUTrainingSAE, activations: Float[Tensor, "token d_in"], chunk: int = 4096
+    sae: JumpReLUSAE | JumpReLUTrainingSAE, activations: Float[Tensor, "token d_in"], chunk: int = 4096
 ) -> SAEQuality:
     """FVU, mean L0 and the fraction of features that never fire on ``activations`` (float64 sums)."""
     squared_error, fired, active = 0.0, torch.zeros(sae.cfg.d_sae, dtype=torch.bool), 0

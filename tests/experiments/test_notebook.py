@@ -3,6 +3,7 @@ FlipBank; any cell error (including the notebook's own checks of its widgets) fa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -84,3 +85,5 @@ def test_the_explorer_runs_headless_on_the_tiny_model(tiny_handle: ModelHandle, 
     text = "".join(output.get("text", "") for output in outputs if output.output_type == "stream")
     assert "3 FlipBank pairs" in text
     assert "margins: original" in text  # the last status line printed after the programmatic clicks
+    difference = re.search(r"max \|f\(bridge\) - f\(workbench\)\|: (\S+)", text)
+    assert difference is not None and float(difference.group(1)) < 1e-3  # the TransformerLens view agrees

@@ -15,7 +15,7 @@ from experiments.figure_inputs import load_run
 from experiments.presets import preset
 from experiments.question_sources import QuestionSource
 from experiments.run_folder import step_done
-from experiments.study import STEPS, layer_sweep_step, run_study
+from experiments.study import STEPS, attribution_step, layer_sweep_step, run_study
 from experiments.study_config import ArmConfig, ComparisonConfig, SAESource, StudyConfig
 from experiments.study_context import EmptyFlipBankError, StudyContext, SweepLayerError
 from flipbank.demo_bank import load_demo_bank
@@ -37,7 +37,6 @@ def tiny_config(sae_folder: Path) -> StudyConfig:
         preset("tiny"),
         questions=QuestionSource(kind="demo", limit=6),
         sae=SAESource(kind="folder", path=sae_folder),
-        attribution_steps=2,  # AtP*: the integrated-gradient path runs end to end
     )
 
 
@@ -62,7 +61,7 @@ def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]
     assert maps["feature"].tolist()[0] == features["feature"].iloc[0] and side == int(side)
     attribution = pd.read_parquet(folder / "attribution.parquet")
     assert len(attribution) > 0 and {"estimated_effect", "real_effect"} <= set(attribution.columns)
-    assert json.loads((folder / "attribution" / "summary.json").read_text())["steps"] == 2
+    assert json.loads((folder / "attribution" / "summary.json").read_text())["steps"] == 0
     grounding = pd.read_parquet(folder / "grounding.parquet")
     assert set(grounding["metric"]) == {"coverage", "precision", "mass_in_box", "pointing_hit"}
     assert set(grounding["group"]) == {"flip", "no flip"} and grounding["n"].sum() > 0
@@ -181,6 +180,18 @@ def test_the_study_command_prints_the_empty_flipbank_message_and_exits_2(
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"{copy}: the FlipBank is empty, so step clamping cannot run")
     assert "Traceback" not in result.output
+
+
+def test_the_attribution_step_can_use_integrated_gradients(
+    tiny_study: tuple[Path, Path], tmp_path: Path
+) -> None:
+    folder, root = tiny_study
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    attribution_step(StudyContext(replace(tiny_config(root / "sae"), attribution_steps=2), copy))
+    summary = json.loads((copy / "attribution" / "summary.json").read_text())
+    assert summary["steps"] == 2 and summary["n_pairs"] > 0
+    assert len(pd.read_parquet(copy / "attribution.parquet")) > 0
 
 
 def test_the_sweep_patches_only_the_chosen_layers(tiny_study: tuple[Path, Path], tmp_path: Path) -> None:

@@ -1,14 +1,16 @@
 import pytest
+from transformers import PreTrainedTokenizerBase
 
 from interp.answer_tokens import resolve_yes_no_tokens
 from interp.handle import ModelHandle
 
 
-class SplitTokenizer:
+class SplitTokenizer(PreTrainedTokenizerBase):
     """A tokenizer stand-in whose vocabulary holds only the listed single-token spellings; every other text
-    is split into one token per character."""
+    is split into one token per character. A ``PreTrainedTokenizerBase`` subclass, so the run-time type
+    checks accept it; the base class's own set-up is skipped, as nothing here reads it."""
 
-    def __init__(self, words: dict[str, int]) -> None:
+    def __init__(self, words: dict[str, int]) -> None:  # no super().__init__(): see the docstring
         self.words = words
 
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
@@ -23,7 +25,7 @@ def test_the_real_tokenizer_gives_primary_ids_first(demo_handle: ModelHandle) ->
         assert tokens.primary_yes == tokenizer.encode(prefix + "Yes", add_special_tokens=False)[0]
         assert tokens.primary_no == tokenizer.encode(prefix + "No", add_special_tokens=False)[0]
         for token in (*tokens.yes, *tokens.no):
-            word = tokenizer.decode([token])
+            word = str(tokenizer.decode([token]))
             assert word.strip().lower() in ("yes", "no")
 
 
