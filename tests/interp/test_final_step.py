@@ -12,16 +12,13 @@ from interp.handle import ModelHandle
 from interp.margin import yes_minus_no_margin
 from interp.prompts import (
     CHAT_TEMPLATE,
-    DEFAULT_FEW_SHOT_EXAMPLES,
     PromptInput,
-    PromptStyle,
-    PromptTemplate,
     encode_prompts,
 )
 from interp.shared_prefix import forward_inputs, prefix_for_prompts
+from tests.templates import TWO_SHOT
 
 QUESTIONS = ["Is there a pleural effusion?", "Any cardiomegaly?", "Is the left lung collapsed on this film?"]
-TWO_SHOT = PromptTemplate(PromptStyle.FEW_SHOT, DEFAULT_FEW_SHOT_EXAMPLES[:2])
 
 
 def _final_logits(handle: ModelHandle, inputs: dict[str, object]) -> torch.Tensor:

@@ -6,7 +6,6 @@ from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.prompts import (
     CHAT_TEMPLATE,
-    DEFAULT_FEW_SHOT_EXAMPLES,
     FEW_SHOT_TEMPLATE,
     PromptInput,
     PromptStyle,
@@ -25,6 +24,7 @@ from interp.shared_prefix import (
     runs_after_prefix,
     with_prefix_cache,
 )
+from tests.templates import TWO_SHOT
 
 QUESTIONS = [
     "Is there a pleural effusion?",
@@ -34,7 +34,6 @@ QUESTIONS = [
 ]
 
 
-TWO_SHOT = PromptTemplate(PromptStyle.FEW_SHOT, DEFAULT_FEW_SHOT_EXAMPLES[:2])
 SHORT_QUESTIONS = ["Is there a pleural effusion?", "Any cardiomegaly?", "Is the left lung collapsed here?"]
 
 

@@ -13,18 +13,15 @@ from interp.margin import yes_minus_no_margin
 from interp.patching import PatchPair, pairs_prefix
 from interp.prompts import (
     CHAT_TEMPLATE,
-    DEFAULT_FEW_SHOT_EXAMPLES,
     PromptInput,
-    PromptStyle,
-    PromptTemplate,
     encode_prompts,
 )
 from interp.resid_cache import final_token_resid
 from saes.attribution import attribution_patching, path_gradient, path_points
 from saes.features import encode_all
 from saes.loading import LoadedSAE
+from tests.templates import TWO_SHOT
 
-TWO_SHOT = PromptTemplate(PromptStyle.FEW_SHOT, DEFAULT_FEW_SHOT_EXAMPLES[:2])  # inside tiny-mm's window
 PAIRS = [
     PatchPair(PromptInput("Is there a pleural effusion?"), PromptInput("Any fluid around the lungs?")),
     PatchPair(PromptInput("Is the heart enlarged?"), PromptInput("Is there cardiomegaly on this film?")),
