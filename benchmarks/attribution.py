@@ -20,25 +20,26 @@ from flipbank.demo_bank import demo_image_root, load_demo_bank
 from flipbank.images import load_image
 from flipbank.statistics import spearman
 from interp.loading import load_model
-from interp.patching import PatchPair
+from interp.prompt_pair import PromptPair
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, PromptTemplate
 from saes.attribution import attribution_patching
 from saes.demo_sae import DEMO_VLM_SAE_CONFIG, demo_sae_config, ensure_demo_sae
 from saes.loading import load_sae
 
 
-def _pairs(model_spec: str, count: int) -> tuple[list[PatchPair], PromptTemplate]:
+def _pairs(model_spec: str, count: int) -> tuple[list[PromptPair], PromptTemplate]:
     """Each demo-bank original against its first paraphrase: text with the six-shot prompt on the 270M,
     the question's own picture with the chat prompt on the demo VLM."""
     if model_spec != DEMO_VLM_SAE_CONFIG.model_spec:
         questions = load_demo_bank()[:count]
         return [
-            PatchPair(PromptInput(q.original_question), PromptInput(q.paraphrases[0].text)) for q in questions
+            PromptPair(PromptInput(q.original_question), PromptInput(q.paraphrases[0].text))
+            for q in questions
         ], FEW_SHOT_TEMPLATE
     questions = load_demo_bank(image_root=demo_image_root())[:count]
     pictures = [load_image(q.image) if q.image is not None else None for q in questions]
     return [
-        PatchPair(PromptInput(q.original_question, picture), PromptInput(q.paraphrases[0].text, picture))
+        PromptPair(PromptInput(q.original_question, picture), PromptInput(q.paraphrases[0].text, picture))
         for q, picture in zip(questions, pictures, strict=True)
     ], CHAT_TEMPLATE
 

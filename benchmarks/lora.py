@@ -19,13 +19,13 @@ from interp.handle import ModelHandle
 from interp.loading import load_model
 from interp.lora_layers import resolve_lora_layers
 from interp.lora_training import LoraTrainingConfig, lora_step, lora_trainer
-from interp.patching import PatchPair
+from interp.prompt_pair import PromptPair
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, PromptTemplate
 
 
-def _pairs() -> list[PatchPair]:
+def _pairs() -> list[PromptPair]:
     questions = QUESTIONS[:9]
-    return [PatchPair(PromptInput(a), PromptInput(b)) for a, b in itertools.pairwise(questions)]
+    return [PromptPair(PromptInput(a), PromptInput(b)) for a, b in itertools.pairwise(questions)]
 
 
 def _arm(spec: str, layers: str, template: PromptTemplate) -> tuple[Callable[[], None], dict[str, str]]:

@@ -24,7 +24,8 @@ from benchmarks.peer_sae import random_jumprelu_sae
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
 from interp.loading import load_model
-from interp.patching import PatchPair, patched_margins
+from interp.patching import patched_margins
+from interp.prompt_pair import PromptPair
 from interp.prompts import FEW_SHOT_TEMPLATE, PromptInput, batched, encode_prompts
 from interp.resid_cache import final_token_resid
 from saes.features import FeatureSlice, feature_slice
@@ -36,19 +37,19 @@ MIB = 2**20
 #: buffers come from the heap, fragment it and inflate the peak with run length; a fixed threshold keeps
 #: them mmapped (returned to the system on free), so the peak shows what the workload holds.
 MMAP_THRESHOLD = 128 * 1024
-Workload = Callable[[ModelHandle, list[PatchPair]], list[Tensor]]
+Workload = Callable[[ModelHandle, list[PromptPair]], list[Tensor]]
 
 
-def _prompts(pairs: list[PatchPair]) -> list[PromptInput]:
+def _prompts(pairs: list[PromptPair]) -> list[PromptInput]:
     return [prompt for pair in pairs for prompt in (pair.original, pair.paraphrase)]
 
 
-def capture_final(handle: ModelHandle, pairs: list[PatchPair]) -> list[Tensor]:
+def capture_final(handle: ModelHandle, pairs: list[PromptPair]) -> list[Tensor]:
     """Final-token ``resid_post`` of layer 9 for every prompt of the pairs (what feature ranking keeps)."""
     return [final_token_resid(handle, _prompts(pairs), FEW_SHOT_TEMPLATE, [LAYER], BATCH)]
 
 
-def capture_all_positions(handle: ModelHandle, pairs: list[PatchPair]) -> list[Tensor]:
+def capture_all_positions(handle: ModelHandle, pairs: list[PromptPair]) -> list[Tensor]:
     """Layer-9 ``resid_post`` at every position of every prompt, kept on the CPU (grows with what is kept)."""
     kept = []
     for batch in batched(_prompts(pairs), BATCH):
@@ -62,7 +63,7 @@ def capture_all_positions(handle: ModelHandle, pairs: list[PatchPair]) -> list[T
 _FEATURES: dict[int, FeatureSlice] = {}
 
 
-def _feature(handle: ModelHandle, pairs: list[PatchPair]) -> FeatureSlice:
+def _feature(handle: ModelHandle, pairs: list[PromptPair]) -> FeatureSlice:
     """One feature of a random 16k SAE, built once per process (the SAE itself is not kept)."""
     if id(handle) not in _FEATURES:
         sample = capture_final(handle, pairs[:BATCH])[0][:, 0]
@@ -71,7 +72,7 @@ def _feature(handle: ModelHandle, pairs: list[PatchPair]) -> FeatureSlice:
     return _FEATURES[id(handle)]
 
 
-def patching(handle: ModelHandle, pairs: list[PatchPair]) -> list[Tensor]:
+def patching(handle: ModelHandle, pairs: list[PromptPair]) -> list[Tensor]:
     """Delta-only patching of one feature over the pairs (keeps one margin per pair)."""
     features = _feature(handle, pairs)
     return [

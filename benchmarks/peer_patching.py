@@ -17,7 +17,8 @@ from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture, ResidEdit, ResidEditFunction
 from interp.margin import yes_minus_no_margin
-from interp.patching import PatchPair, margins_of, patched_margins
+from interp.patching import margins_of, patched_margins
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts
 
 PLAIN = "plain forward of the paraphrases (batched)"
@@ -26,11 +27,11 @@ OURS_WHOLE_PROMPTS = "ours, share_prefix=False"
 LOOP = "per-pair loop (original recomputed)"
 
 
-def demo_pairs(count: int) -> list[PatchPair]:
+def demo_pairs(count: int) -> list[PromptPair]:
     """The first ``count`` (original, paraphrase) pairs of the demo bank, the pairs its FlipBank is curated
     from (patching costs the same whether or not a pair flipped)."""
     pairs = [
-        PatchPair(PromptInput(question.original_question), PromptInput(paraphrase.text))
+        PromptPair(PromptInput(question.original_question), PromptInput(paraphrase.text))
         for question in load_demo_bank()
         for paraphrase in question.paraphrases
     ]
@@ -52,7 +53,7 @@ def _final_token_delta(features: FeatureDirections, original: Float[Tensor, "1 k
 
 def per_pair_loop(
     handle: ModelHandle,
-    pairs: list[PatchPair],
+    pairs: list[PromptPair],
     layer: int,
     features: FeatureDirections,
     template: PromptTemplate,
@@ -78,7 +79,7 @@ def _throughput(row: TimingRow, pairs: int, loop_seconds: float) -> str:
 
 def patching_rows(
     handle: ModelHandle,
-    pairs: list[PatchPair],
+    pairs: list[PromptPair],
     layer: int,
     features: FeatureDirections,
     template: PromptTemplate,
@@ -109,7 +110,7 @@ def patching_rows(
     return rows, extra
 
 
-def print_patching(rows: list[TimingRow], extra: dict[str, str], pairs: list[PatchPair]) -> None:
+def print_patching(rows: list[TimingRow], extra: dict[str, str], pairs: list[PromptPair]) -> None:
     originals = len({pair.original.question for pair in pairs})
     print(
         f"\ndelta-only patching, {len(pairs)} demo-bank pairs ({originals} distinct originals); ratios to "

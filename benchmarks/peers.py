@@ -32,7 +32,7 @@ from interp.clamping import clamp_features
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture, ResidEdit
 from interp.loading import load_model
-from interp.patching import PatchPair
+from interp.prompt_pair import PromptPair
 from interp.prompts import FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
 from interp.resid_cache import final_token_resid
 from saes.features import FeatureSlice, encode_all, feature_slice
@@ -162,7 +162,7 @@ def _sample(handle: ModelHandle, inputs: Inputs, layer: int) -> Tensor:
 
 
 def _patched_feature(
-    handle: ModelHandle, sae: JumpReLUSAE, pairs: list[PatchPair], layer: int
+    handle: ModelHandle, sae: JumpReLUSAE, pairs: list[PromptPair], layer: int
 ) -> FeatureSlice:
     """The feature whose activation differs most between originals and paraphrases (so patching moves it)."""
     prompts = [prompt for pair in pairs for prompt in (pair.original, pair.paraphrase)]

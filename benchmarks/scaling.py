@@ -29,7 +29,8 @@ from flipbank.mining_store import ROWS_FILE, merge_shards
 from flipbank.records import QuestionRecord
 from interp.handle import ModelHandle
 from interp.loading import load_model
-from interp.patching import PatchPair, patched_margins
+from interp.patching import patched_margins
+from interp.prompt_pair import PromptPair
 from interp.prompts import FEW_SHOT_TEMPLATE, PromptInput
 from interp.resid_cache import final_token_resid
 from saes.features import FeatureSlice, feature_slice
@@ -65,7 +66,7 @@ def scaling_tasks(
         def mining(chosen: list[QuestionRecord] = chosen) -> object:
             return _mine(handle, chosen, scratch / f"mine-{next(counter)}", MiningSettings())
 
-        def patching(chosen_pairs: list[PatchPair] = chosen_pairs) -> object:
+        def patching(chosen_pairs: list[PromptPair] = chosen_pairs) -> object:
             return patched_margins(handle, chosen_pairs, LAYER, features, FEW_SHOT_TEMPLATE, progress=False)
 
         tasks[("mining", multiple)] = (prompts, mining)

@@ -13,7 +13,8 @@ from tqdm.auto import tqdm
 
 from flipbank.statistics import Correlation, spearman
 from interp.handle import ModelHandle
-from interp.patching import PatchPair, patched_margins
+from interp.patching import patched_margins
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptTemplate
 from interp.resid_cache import final_token_resid
 from saes.attribution import Attribution, attribution_patching
@@ -35,7 +36,7 @@ class AttributionCheck:
 def real_patch_effects(
     handle: ModelHandle,
     loaded: LoadedSAE,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     features: Sequence[int],
     template: PromptTemplate,
     paraphrase_margins: torch.Tensor,
@@ -61,7 +62,7 @@ def real_patch_effects(
 def check_attribution(
     handle: ModelHandle,
     loaded: LoadedSAE,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     template: PromptTemplate,
     candidates: int = 30,
     seed: int = 0,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from experiments.mining import mine
 from experiments.robustness_table import primary_condition, robustness_table
+from experiments.run_files import clamping_folder_name
 from flipbank.metrics import question_flips
 from flipbank.mining_frame import condition_rows, first_paraphrases
 from flipbank.mining_plan import MiningSettings
@@ -105,7 +106,7 @@ def run_clamping_study(
         label = f"{configuration.name} (layer {loaded.layer}, value {clamp_value})"
         run_settings = replace(settings, intervention=label)
         run_questions = normalised(questions) if configuration.normalise else list(questions)
-        folder = output / configuration.name.replace(" ", "_").replace("+", "plus")
+        folder = output / clamping_folder_name(configuration.name)
         with clamped(handle, loaded, configuration.clamped_feature, clamp_value):
             result = mine(handle, run_questions, template, run_settings, folder)
         rows = pd.read_parquet(result.rows_path)

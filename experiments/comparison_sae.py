@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from interp.handle import ModelHandle
-from interp.patching import PatchPair
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptTemplate
 from interp.resid_cache import final_token_resid
 from saes.features import feature_slice
@@ -22,7 +22,7 @@ def sae_view(
     handle: ModelHandle,
     loaded: LoadedSAE,
     feature: int,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     template: PromptTemplate,
 ) -> dict[str, float | int]:
     """FVU of ``loaded`` on ``handle`` and the mean |f(paraphrase) − f(original)| of ``feature`` over

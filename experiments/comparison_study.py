@@ -7,7 +7,6 @@ then flip rate against the Dangerous fraction over configurations × sets, with 
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -20,6 +19,7 @@ from experiments.comparison_sae import sae_view
 from experiments.lora_run import AdapterRun, adapter_finished, fit_adapter
 from experiments.mining import mine
 from experiments.robustness_table import primary_condition, robustness_table
+from experiments.run_files import folder_name
 from experiments.study_config import ArmConfig, ComparisonConfig
 from flipbank.margin_metrics import mean_margin_difference
 from flipbank.mining_plan import MiningSettings
@@ -29,7 +29,7 @@ from flipbank.splits import QuestionSplit
 from flipbank.statistics import Correlation
 from interp.adapters import with_adapter
 from interp.handle import ModelHandle
-from interp.patching import PatchPair
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptTemplate
 from saes.loading import LoadedSAE
 
@@ -69,11 +69,6 @@ class ComparisonInputs:
     clamp_value: float
     reliance_condition: str
     seed: int
-
-
-def folder_name(name: str) -> str:
-    """A name as a folder name (``clamp + normalisation``: ``clamp_normalisation``)."""
-    return re.sub(r"[^A-Za-z0-9.-]+", "_", name).strip("_") or "unnamed"
 
 
 def train_arm_adapters(
@@ -147,7 +142,7 @@ def run_comparison(
     sets: Sequence[EvaluationSet],
     adapters: dict[str, Path],
     folder: Path,
-    flip_pairs: Sequence[PatchPair] = (),
+    flip_pairs: Sequence[PromptPair] = (),
 ) -> ComparisonResult:
     """Mine every (set, configuration) into ``folder/<set>/<configuration>`` (resumable); the long table has
     columns ``set`` and ``configuration`` and the paired flip test against the first configuration on the

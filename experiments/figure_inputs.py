@@ -10,35 +10,41 @@ from typing import Any
 
 import pandas as pd
 
+from experiments import run_files
 from experiments.robustness_table import primary_condition
 from flipbank.quadrants import Quadrant, quadrant_summary
-from flipbank.uncertainty import uncertainty_table
+from flipbank.uncertainty import max_probability_reliability, uncertainty_by_quadrant, uncertainty_table
 
-#: The flip study's mined rows, one per (question, variant, image condition), in a run folder.
-MINED_ROWS = "flip_study/mining/rows.parquet"
 #: Result files of a run folder, by the name the figures ask for them.
 RESULT_FILES = {
-    "robustness": "flip_study/robustness.parquet",
-    "flipbank": "flip_study/flipbank.parquet",
-    "features": "features/features.parquet",
-    "feature_pairs": "features/pairs.parquet",
-    "feature_image_maps": "features/image_maps.parquet",
-    "patching_summary": "patching/summary.parquet",
-    "patching_pairs": "patching/pairs.parquet",
-    "layer_sweep": "layer_sweep.parquet",
-    "clamping": "clamping.parquet",
-    "comparison": "comparison.parquet",
-    "mediconfusion": "mediconfusion.parquet",
-    "mediconfusion_delta_f": "mediconfusion/delta_f.parquet",
-    "grounding": "grounding.parquet",
-    "attribution": "attribution.parquet",
-    "latency": "latency.parquet",
+    "robustness": run_files.ROBUSTNESS,
+    "flipbank": run_files.FLIPBANK_PARQUET,
+    "features": run_files.FEATURES,
+    "feature_pairs": run_files.FEATURE_PAIRS,
+    "feature_image_maps": run_files.FEATURE_IMAGE_MAPS,
+    "patching_summary": run_files.PATCHING_SUMMARY,
+    "patching_pairs": run_files.PATCHING_PAIRS,
+    "layer_sweep": run_files.LAYER_SWEEP,
+    "clamping": run_files.CLAMPING,
+    "comparison": run_files.COMPARISON,
+    "mediconfusion": run_files.MEDICONFUSION,
+    "mediconfusion_delta_f": run_files.MEDICONFUSION_DELTA_F,
+    "mediconfusion_patching": run_files.MEDICONFUSION_PATCHING,
+    "grounding": run_files.GROUNDING,
+    "attribution": run_files.ATTRIBUTION,
+    "latency": run_files.LATENCY,
+    "uncertainty_generated": run_files.UNCERTAINTY_GENERATED,
+    "nota": run_files.NOTA,
+    "nota_items": run_files.NOTA_ITEMS,
 }
-FLIPBANK_JSONL = "flip_study/flipbank.jsonl"
 #: Frames derived from several files, with why they can be absent.
 DERIVED_FRAMES = {
     "configurations": "fewer than two compared or clamping configurations have real and blank images mined",
-    "uncertainty": f"the flip study's mined rows ({MINED_ROWS}) are not in the run folder",
+    "uncertainty": f"the flip study's mined rows ({run_files.MINED_ROWS}) are not in the run folder",
+    "uncertainty_by_quadrant": (
+        f"the mined rows ({run_files.MINED_ROWS}) lack the real image or the reliance condition"
+    ),
+    "reliability": f"the flip study's mined rows ({run_files.MINED_ROWS}) are not in the run folder",
 }
 
 
@@ -92,18 +98,13 @@ def _flipbank_from_jsonl(path: Path) -> pd.DataFrame | None:
     return pd.read_json(path, lines=True)
 
 
-def clamping_rows_path(folder: Path, configuration: str) -> Path:
-    """Where the clamping study mined a configuration's rows (its folder naming)."""
-    return folder / "clamping" / configuration.replace(" ", "_").replace("+", "plus") / "rows.parquet"
-
-
 def configuration_summary(folder: Path, clamping: pd.DataFrame, seed: int = 0) -> pd.DataFrame | None:
     """Per clamping configuration: the flip rate (from the clamping table) and the Dangerous fraction (from
     its mined rows), both with CIs. None when fewer than two configurations have both."""
     flips = clamping[clamping["metric"] == "flip_rate"].drop_duplicates("configuration")
     rows: list[dict[str, object]] = []
     for flip in flips.itertuples(index=False):
-        path = clamping_rows_path(folder, str(flip.configuration))
+        path = run_files.clamping_rows(folder, str(flip.configuration))
         if not path.is_file():
             continue
         mined = pd.read_parquet(path)
@@ -167,25 +168,41 @@ def load_run(folder: str | Path) -> RunInputs:
         raise FileNotFoundError(f"run folder not found: {root}")
     inputs = RunInputs(
         folder=root,
-        config=_json(root / "study_config.json"),
-        provenance=_json(root / "provenance.json"),
-        transfer=_json(root / "features" / "transfer.json"),
+        config=_json(root / run_files.STUDY_CONFIG),
+        provenance=_json(root / run_files.PROVENANCE),
+        transfer=_json(root / run_files.TRANSFER),
         steps={
             path.name.removesuffix(".done.json"): _json(path) or {}
-            for path in sorted(root.glob("steps/*.done.json"))
+            for path in sorted((root / run_files.STEP_MARKERS).glob("*.done.json"))
         },
     )
     for name, relative in RESULT_FILES.items():
         if (root / relative).is_file():
             inputs.frames[name] = pd.read_parquet(root / relative)
     if "flipbank" not in inputs.frames:
-        jsonl = _flipbank_from_jsonl(root / FLIPBANK_JSONL)
+        jsonl = _flipbank_from_jsonl(root / run_files.FLIPBANK_JSONL)
         if jsonl is not None:
             inputs.frames["flipbank"] = jsonl
     summary = _configurations(root, inputs)
     if summary is not None:
         inputs.frames["configurations"] = summary
-    if (root / MINED_ROWS).is_file():
-        rows = pd.read_parquet(root / MINED_ROWS)
-        inputs.frames["uncertainty"] = uncertainty_table(rows, primary_condition(rows), inputs.seed)
+    if (root / run_files.MINED_ROWS).is_file():
+        _uncertainty_frames(pd.read_parquet(root / run_files.MINED_ROWS), inputs)
     return inputs
+
+
+def _uncertainty_frames(rows: pd.DataFrame, inputs: RunInputs) -> None:
+    """The uncertainty table (with the uncertainty step's generations when it ran), the reliability table of
+    the maximum probability and, with the real image and the reliance condition mined, uncertainty by
+    quadrant."""
+    condition = primary_condition(rows)
+    generated = inputs.frames.get("uncertainty_generated")
+    if generated is not None:
+        generated = generated.set_index("question_id")
+    inputs.frames["uncertainty"] = uncertainty_table(rows, condition, inputs.seed, generated)
+    inputs.frames["reliability"] = max_probability_reliability(rows, condition)
+    removed = str((inputs.config or {}).get("reliance_condition", "blank"))
+    if condition == "real" and removed in set(rows["image_condition"]):
+        inputs.frames["uncertainty_by_quadrant"] = uncertainty_by_quadrant(
+            rows, condition, removed, generated
+        )

@@ -34,6 +34,7 @@ from experiments.figure_robustness import (
     quadrant_figure,
 )
 from experiments.figure_style import FigureInputError
+from experiments.figure_uncertainty import nota_figure, reliability_figure
 
 MANIFEST = "figures.json"
 
@@ -114,6 +115,12 @@ FIGURES: tuple[FigureSpec, ...] = (
         lambda run: clamping_figure(run.frame("clamping")),
     ),
     FigureSpec("latency", "Latency of each intervention", lambda run: latency_figure(run.frame("latency"))),
+    FigureSpec(
+        "reliability",
+        "Reliability diagram of the maximum yes/no probability",
+        lambda run: reliability_figure(run.frame("reliability")),
+    ),
+    FigureSpec("nota", "NOTA: accuracy before and after", lambda run: nota_figure(run.frame("nota"))),
 )
 
 

@@ -1,5 +1,6 @@
 """Builds the prompt pairs the causal experiments run on: FlipBank cases, and non-flip control pairs taken
-from the same mining rows, each with its clean margins and grouping labels."""
+from the same mining rows, each a `PromptPair` carrying its question, phenomenon, flip and clean margins,
+with the grouping labels beside them as a frame."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from experiments.mining import ImageLoader
 from flipbank.curation import answer_pairs
 from flipbank.records import FlipCase, QuestionRecord
 from flipbank.sampling import stratified_sample
-from interp.patching import PatchPair
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptInput
 
 
@@ -20,7 +21,7 @@ from interp.prompts import PromptInput
 class LabelledPairs:
     """Pairs with their clean margins and labels (finding, phenomenon, direction) as a frame."""
 
-    pairs: list[PatchPair]
+    pairs: list[PromptPair]
     labels: pd.DataFrame
 
 
@@ -31,7 +32,15 @@ def _prompt(text: str, image: str | None, load: ImageLoader | None) -> PromptInp
 def flipbank_pairs(cases: Sequence[FlipCase], load: ImageLoader | None) -> LabelledPairs:
     """One pair per FlipBank case; images are attached when ``load`` is given (multimodal models)."""
     pairs = [
-        PatchPair(_prompt(c.original_question, c.image, load), _prompt(c.paraphrase, c.image, load))
+        PromptPair(
+            _prompt(c.original_question, c.image, load),
+            _prompt(c.paraphrase, c.image, load),
+            question_id=c.question_id,
+            phenomenon=c.phenomenon.value,
+            flipped=True,
+            original_margin=c.original_margin,
+            paraphrase_margin=c.paraphrase_margin,
+        )
         for c in cases
     ]
     labels = pd.DataFrame(
@@ -65,9 +74,14 @@ def non_flip_pairs(
     same = same.iloc[stratified_sample(strata, limit, seed)]
     images = {question.question_id: question.image for question in questions}
     pairs = [
-        PatchPair(
+        PromptPair(
             _prompt(row.prompt_text_original, images[row.question_id], load),
             _prompt(row.prompt_text, images[row.question_id], load),
+            question_id=row.question_id,
+            phenomenon=row.phenomenon,
+            flipped=False,
+            original_margin=row.margin_original,
+            paraphrase_margin=row.margin,
         )
         for row in same.itertuples(index=False)
     ]

@@ -11,6 +11,12 @@ import pandas as pd
 
 from experiments.mining import mine
 from experiments.robustness_table import format_robustness_table, robustness_table
+from experiments.run_files import (
+    FLIPBANK_JSONL_FILE,
+    FLIPBANK_PARQUET_FILE,
+    MINING_FOLDER,
+    ROBUSTNESS_FILE,
+)
 from flipbank.curation import CurationResult, CurationSettings, curate_flipbank, summarise_flipbank
 from flipbank.mining_plan import MiningSettings
 from flipbank.record_io import write_jsonl, write_parquet
@@ -33,8 +39,8 @@ class FlipStudyResult:
 
 def write_flipbank(folder: Path, cases: list[FlipCase]) -> None:
     """Write the FlipBank as JSONL (readable by people) and Parquet (readable by tools)."""
-    write_jsonl(folder / "flipbank.jsonl", cases, FlipCase)
-    write_parquet(folder / "flipbank.parquet", cases, FlipCase)
+    write_jsonl(folder / FLIPBANK_JSONL_FILE, cases, FlipCase)
+    write_parquet(folder / FLIPBANK_PARQUET_FILE, cases, FlipCase)
 
 
 def run_flip_study(
@@ -49,11 +55,11 @@ def run_flip_study(
     """Mine (resumable) into ``output/mining``, then write ``robustness.parquet`` (image reliance judged
     against ``reliance_condition``) and the FlipBank."""
     start = time.perf_counter()
-    result = mine(handle, questions, template, mining, output / "mining")
+    result = mine(handle, questions, template, mining, output / MINING_FOLDER)
     seconds = time.perf_counter() - start
     rows = pd.read_parquet(result.rows_path)
     table = robustness_table(rows, seed=mining.seed, reliance_condition=reliance_condition)
-    table.to_parquet(output / "robustness.parquet", index=False)
+    table.to_parquet(output / ROBUSTNESS_FILE, index=False)
     print(format_robustness_table(table))
     curated = curate_flipbank(rows, questions, EmbeddingSimilarity(), curation)
     write_flipbank(output, curated.cases)

@@ -12,7 +12,8 @@ from experiments.timing import TimingRow, format_rows, time_interleaved
 from interp.clamping import clamp_features
 from interp.handle import ModelHandle
 from interp.hooks import ResidEdit
-from interp.patching import PatchPair, patched_margins
+from interp.patching import patched_margins
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts
 from saes.features import encode_all, feature_slice
 from saes.loading import LoadedSAE
@@ -47,7 +48,7 @@ def latency_methods(
     inputs = encode_prompts(handle, prompts, template)
     plain = _forward(handle, inputs)
     slice_ = feature_slice(loaded.sae, [feature])
-    pairs = [PatchPair(prompt, prompt) for prompt in prompts]
+    pairs = [PromptPair(prompt, prompt) for prompt in prompts]
 
     def clamped() -> object:
         with clamp_features(handle.layers, loaded.layer, slice_):

@@ -28,7 +28,7 @@ from flipbank.splits import QuestionSplit, split_by_patient
 from interp.handle import ModelHandle
 from interp.lora_layers import resolve_lora_layers
 from interp.lora_training import LoraTrainingConfig, lora_trainer, pair_batches, train_lora
-from interp.patching import PatchPair
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptInput, PromptTemplate
 from interp.provenance import numeric_environment
 from interp.training_state import remove_checkpoint, restore_checkpoint, save_checkpoint
@@ -50,7 +50,7 @@ class LoraRunConfig:
 
 def training_pairs(
     handle: ModelHandle, questions: Sequence[QuestionRecord]
-) -> tuple[list[PatchPair], list[Answer]]:
+) -> tuple[list[PromptPair], list[Answer]]:
     """Every (original, paraphrase) pair of ``questions`` with its answer; on the real image when the
     model takes images (each file read once)."""
     pictures: dict[str, Image.Image] = {}
@@ -61,7 +61,7 @@ def training_pairs(
             picture = pictures.setdefault(question.image, load_image(question.image))
         for paraphrase in question.paraphrases:
             original = PromptInput(question.original_question, picture)
-            pairs.append(PatchPair(original, PromptInput(paraphrase.text, picture)))
+            pairs.append(PromptPair(original, PromptInput(paraphrase.text, picture)))
             answers.append(question.answer)
     return pairs, answers
 

@@ -62,7 +62,7 @@ def _prompt(job: MiningJob, load: ImageLoader) -> PromptInput:
     return PromptInput(job.text, None if job.image is None else load(job.image))
 
 
-def _row(job: MiningJob, answer: str, score: PromptScore) -> MiningRow:
+def _row(job: MiningJob, answer: str, score: PromptScore, nll: float, tokens: int) -> MiningRow:
     if not (math.isfinite(score.margin) and math.isfinite(score.p_yes) and math.isfinite(score.p_no)):
         raise NonFiniteMarginError(
             f"non-finite margin {score.margin} for question {job.question.question_id!r} "
@@ -87,6 +87,8 @@ def _row(job: MiningJob, answer: str, score: PromptScore) -> MiningRow:
         margin=score.margin,
         p_yes=min(score.p_yes, 1.0),
         p_no=min(score.p_no, 1.0),
+        greedy_nll=nll,
+        greedy_tokens=tokens,
     )
 
 
@@ -106,10 +108,14 @@ def mine_batch(
         handle, prompts, template, settings.max_new_tokens, prefix, reuse_image_prefix=reuse_image_prefix
     )
     scores = scores_from_logits(handle, answers.first_step_logits, template)
+    texts = answers.texts
     if settings.answer_source == "forced_choice":
         texts = ["Yes" if score.margin > 0 else "No" for score in scores]
-        return [_row(job, text, score) for job, text, score in zip(jobs, texts, scores, strict=True)]
-    return [_row(job, text, score) for job, text, score in zip(jobs, answers.texts, scores, strict=True)]
+    greedy = zip(answers.nll.tolist(), answers.token_counts.tolist(), strict=True)
+    return [
+        _row(job, text, score, nll, tokens)
+        for job, text, score, (nll, tokens) in zip(jobs, texts, scores, greedy, strict=True)
+    ]
 
 
 def _write_in_parts(store: MiningStore, batches: Iterable[list[MiningRow]], rows_per_part: int) -> None:

@@ -17,6 +17,7 @@ from experiments.preflight_sae import SAEPreflightError, fit_problems, sae_facts
 from experiments.question_sources import read_source
 from experiments.study_config import StudyConfig
 from experiments.study_context import StudyContext, box_records, question_subset
+from flipbank.choice_io import read_choice_items
 from flipbank.errors import RecordError
 from flipbank.image_checks import DEFAULT_IMAGE_WORKERS
 from flipbank.images import ImageCondition
@@ -228,6 +229,19 @@ def _check_mediconfusion(report: PreflightReport, plan: RunPlan) -> None:
         report.problems.append(CheckProblem("setup", str(confusion.dataset), "whole file", None, reason))
 
 
+def _check_nota_items(report: PreflightReport, plan: RunPlan) -> None:
+    """A NOTA items file must read whole (every item valid, its image present) before any step runs."""
+    nota = plan.config.nota
+    if nota is None or nota.items is None or "nota" not in plan.steps:
+        return
+    try:
+        items = read_choice_items(nota.items)
+    except RecordError as error:
+        report.problems.append(CheckProblem.from_error(error))
+        return
+    report.lines.append(f"NOTA       {len(items)} multiple-choice item(s) readable in {nota.items}")
+
+
 def _existing_parent(path: Path) -> Path:
     path = path.resolve()
     while not path.exists():
@@ -257,6 +271,7 @@ def run_preflight(plan: RunPlan, settings: PreflightSettings = PreflightSettings
     _check_mining_plans(report, plan)
     _check_boxes(report, plan)
     _check_mediconfusion(report, plan)
+    _check_nota_items(report, plan)
     costs = step_costs(
         plan.config, report.questions, plan.steps, 0 if facts is None else facts.n_layers, plan.shard
     )

@@ -75,13 +75,39 @@ def _comparison(config: StudyConfig, questions: list[QuestionRecord]) -> StepCos
     return StepCost("comparison", mined.forwards + training, decode_steps=mined.decode_steps)
 
 
-def _confusion_forwards(config: StudyConfig) -> int:
-    """Two images per pair, each scored once and captured once for Δf (the demo set's pair count; a
-    dataset file's is counted when it is read)."""
+def _confusion(config: StudyConfig) -> StepCost:
+    """Per pair, both images answered once in each mode (``mc`` decodes up to 31 more tokens), captured once
+    for Δf, and for each of the two image-to-image patches scored clean (2), captured (1) and patched (1);
+    the demo set's pair count (a dataset file's is counted when it is read)."""
     confusion = config.mediconfusion
-    if confusion is None or not _takes_images(config):
-        return 0
-    return 4 * confusion.n_pairs if confusion.dataset is None else 0
+    if confusion is None or not _takes_images(config) or confusion.dataset is not None:
+        return StepCost("mediconfusion", 0)
+    per_pair = 2 * len(confusion.modes) + 2 + 2 * 4
+    decoding = 2 * 31 * confusion.n_pairs if "mc" in confusion.modes else 0
+    return StepCost("mediconfusion", per_pair * confusion.n_pairs, decode_steps=decoding)
+
+
+def _uncertainty(config: StudyConfig, questions: list[QuestionRecord]) -> StepCost:
+    """One prompt forward per original for the samples (their cache is copied) and one for the verbalized
+    pass; each sample and the verbalized answer decode up to ``max_new_tokens`` steps."""
+    settings = config.uncertainty
+    if settings is None:
+        return StepCost("uncertainty", 0)
+    originals = len(questions) if settings.questions is None else min(settings.questions, len(questions))
+    passes = 1 + settings.verbalized
+    decoding = originals * (settings.n_samples * settings.max_new_tokens + settings.verbalized * 4)
+    return StepCost("uncertainty", originals * passes, decode_steps=decoding)
+
+
+def _nota(config: StudyConfig) -> StepCost:
+    """Each item clean and under each variant, one forward each (the demo set's item count; a file's is
+    counted when it is read); greedy scoring decodes up to 32 tokens per prompt besides."""
+    settings = config.nota
+    if settings is None or (settings.items is None and not _takes_images(config)):
+        return StepCost("nota", 0)
+    prompts = 0 if settings.items is not None else settings.n_items * (1 + len(settings.variants))
+    decoding = 32 * prompts if settings.scoring == "greedy" else 0
+    return StepCost("nota", prompts * (2 if decoding else 1), decode_steps=decoding)
 
 
 def step_costs(
@@ -110,7 +136,9 @@ def step_costs(
         "layer_sweep": lambda: StepCost("layer_sweep", (swept + 1) * sweep, True),
         "clamping": lambda: _mining("clamping", clamp, config, CLAMP_CONFIGURATIONS),
         "comparison": lambda: _comparison(config, questions),
-        "mediconfusion": lambda: StepCost("mediconfusion", _confusion_forwards(config)),
+        "mediconfusion": lambda: _confusion(config),
+        "uncertainty": lambda: _uncertainty(config, questions),
+        "nota": lambda: _nota(config),
         "latency": lambda: StepCost("latency", LATENCY_FORWARDS),
     }
     return [costs[step]() for step in steps if step in costs]

@@ -107,13 +107,13 @@ def _steps(folder: Path) -> dict[str, float | None]:
 def _counts(folder: Path) -> dict[str, int]:
     import pandas as pd
 
-    from experiments.figure_inputs import MINED_ROWS
+    from experiments.run_files import FLIPBANK_JSONL, MINED_ROWS
 
     counts: dict[str, int] = {}
     rows = folder / MINED_ROWS
     if rows.is_file():
         counts["mined_prompts"] = len(pd.read_parquet(rows, columns=["question_id"]))
-    flipbank = folder / "flip_study" / "flipbank.jsonl"
+    flipbank = folder / FLIPBANK_JSONL
     if flipbank.is_file():
         counts["flipbank_pairs"] = sum(1 for line in flipbank.read_text().splitlines() if line.strip())
     return counts

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from experiments.figure_tables import ci_text
+from flipbank.statistics import bootstrap_mean_ci
 
 #: The comparison's columns: (metric, group, heading, scale, unit).
 COMPARISON_COLUMNS = (
@@ -91,3 +92,64 @@ def uncertainty_view(uncertainty: pd.DataFrame) -> pd.DataFrame:
             "events": uncertainty["n_events"].astype(int),
         }
     )
+
+
+def quadrant_uncertainty_view(by_quadrant: pd.DataFrame) -> pd.DataFrame:
+    """One row per quadrant, one column per estimate (accuracy in %), with the quadrant's size."""
+    wide = by_quadrant.pivot(index="quadrant", columns="method", values="mean")
+    order = [q for q in ("ideal", "fragile", "dangerous", "worst") if q in wide.index]
+    wide = wide.reindex(order)
+    wide["accuracy"] = (100 * wide["accuracy"]).round(1)
+    sizes = by_quadrant.drop_duplicates("quadrant").set_index("quadrant")["n"].reindex(order)
+    methods = [c for c in wide.columns if c != "accuracy"]
+    view = wide[["accuracy", *methods]].round(3).rename(columns=lambda c: c.replace("_", " "))
+    return view.assign(questions=sizes.astype(int)).reset_index()
+
+
+def nota_view(nota: pd.DataFrame) -> pd.DataFrame:
+    """One row per NOTA variant: accuracies and selection in %, confidences, collapse rate, anticipation."""
+    return pd.DataFrame(
+        {
+            "variant": nota["variant"],
+            "items": nota["n_items"].astype(int),
+            "accuracy clean → NOTA (%)": [
+                f"{100 * a:.1f} → {100 * b:.1f}"
+                for a, b in zip(nota["accuracy_clean"], nota["accuracy_nota"], strict=True)
+            ],
+            "NOTA chosen (%)": (100 * nota["nota_selection_rate"]).round(1),
+            "confidence clean → NOTA": [
+                f"{a:.3f} → {b:.3f}"
+                for a, b in zip(nota["mean_confidence_clean"], nota["mean_confidence_nota"], strict=True)
+            ],
+            "collapse (%)": (100 * nota["collapse_rate"]).round(1),
+            "anticipation AUROC [95% CI]": [
+                ci_text(
+                    row["anticipation_auroc"],
+                    row["anticipation_ci_low"],
+                    row["anticipation_ci_high"],
+                    1.0,
+                    "",
+                )
+                for _, row in nota.iterrows()
+            ],
+        }
+    )
+
+
+def confusion_patching_view(patches: pd.DataFrame) -> pd.DataFrame:
+    """Per number of patched features: pairs, the mean share of the A − B margin gap closed (bootstrap CI),
+    the median, and how far the margin moved."""
+    rows = []
+    for count, group in patches.groupby("n_features", sort=True):
+        recovery = group["recovery"].dropna().to_numpy()
+        interval = bootstrap_mean_ci(recovery)
+        rows.append(
+            {
+                "features patched": int(count),
+                "pairs": len(group),
+                "mean recovery [95% CI]": ci_text(recovery.mean(), interval.low, interval.high),
+                "median recovery": f"{100 * float(pd.Series(recovery).median()):.1f}%",
+                "mean |Δmargin| (logits)": round(float(group["delta_margin"].abs().mean()), 4),
+            }
+        )
+    return pd.DataFrame(rows)

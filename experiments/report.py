@@ -7,18 +7,16 @@ from __future__ import annotations
 import argparse
 import html
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from experiments import figure_tables as tables
-from experiments import reliance_tables as reliance
 from experiments.figure_inputs import RunInputs, load_run
 from experiments.figures import FIGURES, BuiltFigures, build_figures
 from experiments.report_facts import key_numbers, not_applicable, provenance_view, steps_view
+from experiments.report_sections import SECTIONS, Section
 
 STYLE = """
 body{font-family:Helvetica Neue,Arial,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
@@ -28,138 +26,6 @@ th{background:#f0f4f8;text-align:left}td{font-variant-numeric:tabular-nums}
 .note{background:#fff8e6;border-left:4px solid #E69F00;padding:.5em 1em}.caption{color:#555}
 details pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 """
-
-
-@dataclass(frozen=True)
-class Section:
-    """A titled block of the report: tables (caption → frame builder) and figures by registry name."""
-
-    title: str
-    tables: tuple[tuple[str, str, Callable[[RunInputs], pd.DataFrame]], ...]
-    figures: tuple[str, ...]
-
-
-SECTIONS: tuple[Section, ...] = (
-    Section(
-        "Robustness (PSF-Med Tables 2–3, 20)",
-        (
-            ("Robustness metrics", "robustness", lambda r: tables.robustness_view(r.frame("robustness"))),
-            (
-                "Four quadrants: share, accuracy and yes/no entropy",
-                "robustness",
-                lambda r: tables.quadrant_view(r.frame("robustness")),
-            ),
-            (
-                "Answer label sources",
-                "robustness",
-                lambda r: tables.label_source_view(r.frame("robustness")),
-            ),
-        ),
-        ("flip_rate_by_phenomenon", "flip_rate_by_paraphrase_count", "grounding", "quadrants"),
-    ),
-    Section(
-        "FlipBank (PSF-Med Table 16)",
-        (("FlipBank composition", "flipbank", lambda r: tables.flipbank_view(r.frame("flipbank"))),),
-        ("flipbank_composition",),
-    ),
-    Section(
-        "Feature discovery (PSF-Med Fig. 5, Tables 5–6)",
-        (
-            ("SAE transfer check", "transfer", lambda r: tables.mapping_view(r.transfer or {})),
-            ("Top features", "features", lambda r: tables.features_view(r.frame("features"))),
-        ),
-        ("top_features", "feature_delta_scatter", "feature_image_maps"),
-    ),
-    Section(
-        "Attribution patching (AtP over every feature, checked by real patches)",
-        (
-            (
-                "Estimated vs real margin change of the top candidates",
-                "attribution",
-                lambda r: r.frame("attribution").round(4),
-            ),
-        ),
-        (),
-    ),
-    Section(
-        "Delta-only patching (PSF-Med Tables 7, 18)",
-        (
-            (
-                "Patching summary",
-                "patching_summary",
-                lambda r: tables.patching_view(r.frame("patching_summary")),
-            ),
-        ),
-        ("patching_by_arm", "patching_by_group"),
-    ),
-    Section(
-        "Layer sweep (PSF-Med Table 19)",
-        (("Recovery by layer", "layer_sweep", lambda r: tables.layer_sweep_view(r.frame("layer_sweep"))),),
-        ("layer_sweep",),
-    ),
-    Section(
-        "Clamping and normalisation (PSF-Med Tables 8, 26, 28)",
-        (
-            ("Clamping table", "clamping", lambda r: tables.clamping_view(r.frame("clamping"))),
-            (
-                "Flip rate and Dangerous fraction per configuration",
-                "configurations",
-                lambda r: tables.configurations_view(r.frame("configurations")),
-            ),
-        ),
-        ("clamping", "flip_vs_dangerous"),
-    ),
-    Section(
-        "Where the model looks (PSF-Med Table 4)",
-        (
-            (
-                "Attention to the finding's box",
-                "grounding",
-                lambda r: reliance.grounding_view(r.frame("grounding")),
-            ),
-        ),
-        (),
-    ),
-    Section(
-        "Uncertainty: does it warn of a flip or a wrong answer?",
-        (
-            (
-                "AUROC of each estimate on the original question (the paraphrase spread sees the paraphrases:"
-                " a diagnostic, not a warning); calibration of the maximum probability",
-                "uncertainty",
-                lambda r: reliance.uncertainty_view(r.frame("uncertainty")),
-            ),
-        ),
-        (),
-    ),
-    Section(
-        "MediConfusion: one question, two images that need different answers",
-        (
-            (
-                "MediConfusion metrics (greedy A/B softmax) beside random",
-                "mediconfusion",
-                lambda r: r.frame("mediconfusion").round(4),
-            ),
-            (
-                "Features that move most between a pair's two images (final token)",
-                "mediconfusion_delta_f",
-                lambda r: r.frame("mediconfusion_delta_f").head(10).round(4),
-            ),
-        ),
-        (),
-    ),
-    Section(
-        "Configuration comparison (Consistent but Dangerous; targeted LoRA)",
-        # the flip-vs-Dangerous table and figure (clamping section) show the compared points when it ran
-        (("Configurations", "comparison", lambda r: reliance.comparison_view(r.frame("comparison"))),),
-        (),
-    ),
-    Section(
-        "Latency",
-        (("Latency per method", "latency", lambda r: tables.latency_view(r.frame("latency"))),),
-        ("latency",),
-    ),
-)
 
 
 def _table_html(frame: pd.DataFrame) -> str:

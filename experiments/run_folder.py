@@ -10,11 +10,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from experiments import run_files
 from experiments.study_config import StudyConfig
 from experiments.study_file import RESOLVED_FILE, study_toml
 from flipbank.atomic_folder import atomic_path
-
-CONFIG_FILE = "study_config.json"
 
 
 def run_folder_path(root: Path, config: StudyConfig) -> Path:
@@ -28,7 +27,7 @@ def run_folder(root: Path, config: StudyConfig) -> Path:
     folder = run_folder_path(root, config)
     folder.mkdir(parents=True, exist_ok=True)
     written = {
-        CONFIG_FILE: json.dumps(asdict(config), indent=2, default=str) + "\n",
+        run_files.STUDY_CONFIG: json.dumps(asdict(config), indent=2, default=str) + "\n",
         RESOLVED_FILE: study_toml(config),
     }
     for name, text in written.items():
@@ -39,7 +38,7 @@ def run_folder(root: Path, config: StudyConfig) -> Path:
 
 
 def marker_path(folder: Path, step: str) -> Path:
-    return folder / "steps" / f"{step}.done.json"
+    return folder / run_files.STEP_MARKERS / f"{step}.done.json"
 
 
 def step_done(folder: Path, step: str) -> bool:
@@ -62,3 +61,17 @@ def run_step(folder: Path, step: str, work: Callable[[], None], force: bool = Fa
         temporary.write_text(json.dumps(marker) + "\n")
     print(f"[{step}] finished in {seconds:.1f} s")
     return seconds
+
+
+def newest_run_folder(root: Path) -> Path | None:
+    """The run folder under ``root`` whose last step finished most recently (folders without a finished step
+    count by their configuration's time); None when ``root`` holds no run folder."""
+    runs = [folder for folder in root.glob("*") if (folder / run_files.STUDY_CONFIG).is_file()]
+    if not runs:
+        return None
+
+    def last_change(folder: Path) -> float:
+        markers = list((folder / run_files.STEP_MARKERS).glob("*.done.json"))
+        return max(path.stat().st_mtime for path in markers or [folder / run_files.STUDY_CONFIG])
+
+    return max(runs, key=last_change)

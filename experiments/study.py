@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
+from experiments import run_files
 from experiments.attribution_study import check_attribution
 from experiments.clamping_study import format_clamping_table, run_clamping_study
 from experiments.demo_vlm_evaluation import held_out_settings
@@ -21,17 +22,19 @@ from experiments.flip_pairs import LabelledPairs, flipbank_pairs, non_flip_pairs
 from experiments.flip_study import run_flip_study
 from experiments.latency_study import run_latency_study
 from experiments.layer_sweep_study import format_layer_sweep, run_layer_sweep
+from experiments.nota_study import nota_step
 from experiments.patching_study import format_patching_summary, run_patching_study
 from experiments.reliance_steps import comparison_step, grounding_step, mediconfusion_step
 from experiments.report import write_report
 from experiments.run_folder import run_folder, run_step, step_done
 from experiments.study_config import StudyConfig
 from experiments.study_context import FLIPBANK_STEPS, StudyContext
+from experiments.uncertainty_study import uncertainty_step
 from flipbank.curation import CurationSettings
 from flipbank.mining_plan import plan_jobs
 from flipbank.record_checks import RecordScreen
+from interp.prompt_pair import PromptPair
 from interp.provenance import collect_provenance, write_provenance
-from saes.pairs import PromptPair
 from saes.ranking import rank_pairs
 from saes.transfer import transfer_check
 
@@ -48,7 +51,7 @@ def flip_study_step(context: StudyContext) -> None:
         context.template,
         context.mining_settings,
         curation,
-        context.folder / "flip_study",
+        context.folder / run_files.FLIP_STUDY,
         context.config.reliance_condition.value,
     )
 
@@ -69,30 +72,16 @@ def _ranking_pairs(context: StudyContext) -> list[PromptPair]:
     """FlipBank pairs (flipped) and non-flip control pairs, with their measured margins and images."""
     flips = flipbank_pairs(context.flipbank(), context.image_loader)
     controls = control_pairs(context)
-    pairs: list[PromptPair] = []
-    for kind, labelled, flipped in (("flip", flips, True), ("control", controls, False)):
-        for index, (pair, row) in enumerate(
-            zip(labelled.pairs, labelled.labels.itertuples(index=False), strict=True)
-        ):
-            pairs.append(
-                PromptPair(
-                    pair_id=f"{kind}/{index}",
-                    question_id=row.question_id,
-                    original=pair.original.question,
-                    paraphrase=pair.paraphrase.question,
-                    phenomenon=row.phenomenon,
-                    image=pair.original.image,
-                    flipped=flipped,
-                    original_margin=row.m_orig,
-                    paraphrase_margin=row.m_para,
-                )
-            )
-    return pairs
+    return [
+        replace(pair, pair_id=f"{kind}/{index}")
+        for kind, labelled in (("flip", flips), ("control", controls))
+        for index, pair in enumerate(labelled.pairs)
+    ]
 
 
 def features_step(context: StudyContext) -> None:
     """PSF-Med Fig. 5 and Tables 5–6: SAE transfer check and feature ranking over the FlipBank."""
-    folder = context.folder / "features"
+    folder = context.folder / run_files.FEATURES_FOLDER
     flips = flipbank_pairs(context.flipbank(), context.image_loader)
     prompts = [prompt for pair in flips.pairs for prompt in (pair.original, pair.paraphrase)]
     report = transfer_check(
@@ -103,15 +92,15 @@ def features_step(context: StudyContext) -> None:
         context.handle, context.sae, _ranking_pairs(context), context.template, progress=True
     )
     ranking.write(folder)
-    (folder / "transfer.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    (context.folder / run_files.TRANSFER).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     print(ranking.summary())
     if context.image_loader is not None:
-        top = pd.read_parquet(folder / "features.parquet")["feature"].head(MAP_FEATURES).tolist()
+        top = pd.read_parquet(context.folder / run_files.FEATURES)["feature"].head(MAP_FEATURES).tolist()
         cases = distinct_pictures(context.flipbank())
         maps = feature_image_maps(
             context.handle, context.sae, cases, context.image_loader, context.template, top
         )
-        maps.to_parquet(folder / "image_maps.parquet", index=False)
+        maps.to_parquet(context.folder / run_files.FEATURE_IMAGE_MAPS, index=False)
 
 
 def attribution_step(context: StudyContext) -> None:
@@ -130,9 +119,7 @@ def attribution_step(context: StudyContext) -> None:
         steps=config.attribution_steps or 0,
     )
     seconds = time.perf_counter() - started
-    folder = context.folder / "attribution"
-    folder.mkdir(exist_ok=True)
-    check.table.to_parquet(context.folder / "attribution.parquet", index=False)
+    check.table.to_parquet(context.folder / run_files.ATTRIBUTION, index=False)
     summary = {
         "n_pairs": len(flips.pairs),
         "d_sae": int(attribution.features.shape[1]),
@@ -141,7 +128,8 @@ def attribution_step(context: StudyContext) -> None:
         "steps": config.attribution_steps or 0,
         "seconds_total": round(seconds, 2),
     }
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    summary_path = run_files.output_path(context.folder, run_files.ATTRIBUTION_SUMMARY)
+    summary_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
     print(check.table.head(10).to_string(index=False))
     print(f"Spearman r = {check.correlation.r:.2f}, top-10 overlap {check.top_overlap}")
 
@@ -161,10 +149,8 @@ def patching_step(context: StudyContext) -> None:
         context.config.seed,
         context.config.gap_floor,
     )
-    folder = context.folder / "patching"
-    folder.mkdir(exist_ok=True)
-    study.pairs.to_parquet(folder / "pairs.parquet", index=False)
-    study.summary.to_parquet(folder / "summary.parquet", index=False)
+    study.pairs.to_parquet(run_files.output_path(context.folder, run_files.PATCHING_PAIRS), index=False)
+    study.summary.to_parquet(context.folder / run_files.PATCHING_SUMMARY, index=False)
     print(format_patching_summary(study.summary))
 
 
@@ -180,13 +166,13 @@ def layer_sweep_step(context: StudyContext) -> None:
         context.config.sweep_layers,
         context.config.gap_floor,
     )
-    table.to_parquet(context.folder / "layer_sweep.parquet", index=False)
+    table.to_parquet(context.folder / run_files.LAYER_SWEEP, index=False)
     print(format_layer_sweep(table))
 
 
 def clamping_step(context: StudyContext) -> None:
     """PSF-Med Tables 8, 26, 28: clamp, random clamp, normalisation and both, against baseline."""
-    patching = pd.read_parquet(context.folder / "patching" / "pairs.parquet")
+    patching = pd.read_parquet(context.folder / run_files.PATCHING_PAIRS)
     control = int(patching.loc[patching["arm"] == "random feature on flips", "feature"].iloc[0])
     table = run_clamping_study(
         context.handle,
@@ -196,10 +182,10 @@ def clamping_step(context: StudyContext) -> None:
         context.sae,
         context.feature(),
         control,
-        context.folder / "clamping",
+        context.folder / run_files.CLAMPING_FOLDER,
         context.config.clamp_value,
     )
-    table.to_parquet(context.folder / "clamping.parquet", index=False)
+    table.to_parquet(context.folder / run_files.CLAMPING, index=False)
     print(format_clamping_table(table))
 
 
@@ -207,7 +193,7 @@ def latency_step(context: StudyContext) -> None:
     """PSF-Med Table 27: the cost of each intervention relative to the plain forward pass."""
     questions = [question.original_question for question in context.questions[:16]]
     table = run_latency_study(context.handle, context.sae, context.feature(), questions, context.template)
-    table.to_parquet(context.folder / "latency.parquet", index=False)
+    table.to_parquet(context.folder / run_files.LATENCY, index=False)
 
 
 STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
@@ -220,6 +206,8 @@ STEPS: tuple[tuple[str, Callable[[StudyContext], None]], ...] = (
     ("clamping", clamping_step),
     ("comparison", comparison_step),
     ("mediconfusion", mediconfusion_step),
+    ("uncertainty", uncertainty_step),
+    ("nota", nota_step),
     ("latency", latency_step),
 )
 

@@ -14,7 +14,9 @@ from experiments.model_options import ModelOptions
 from experiments.question_sources import QuestionSource, path_fingerprint
 from flipbank.causal_metrics import DEFAULT_GAP_FLOOR
 from flipbank.images import ImageCondition
+from flipbank.mediconfusion import CONFUSION_MODES, ConfusionMode
 from flipbank.mining_plan import AnswerSource
+from flipbank.multiple_choice import NotaPosition, NotaVariant
 from interp.lora_layers import LayerChoice
 from interp.lora_training import LoraTrainingConfig
 
@@ -75,17 +77,71 @@ class ComparisonConfig:
 class ConfusionConfig:
     """MediConfusion for the study's model: ``dataset`` (its ``dataset.json``) with ``images`` (the folder
     its image paths are relative to), or without a dataset the synthetic set of ``n_pairs`` demo pairs
-    (`flipbank.demo_confusion`), rendered into the run folder."""
+    (`flipbank.demo_confusion`), rendered into the run folder; answered in each of ``modes`` (the
+    benchmark's ``greedy``, ``mc`` and ``prefix``)."""
 
     dataset: Path | None = None
     images: Path | None = None
     n_pairs: int = 36
+    modes: tuple[ConfusionMode, ...] = CONFUSION_MODES
 
     def __post_init__(self) -> None:
         if (self.dataset is None) != (self.images is None):
             raise ValueError("MediConfusion needs both `dataset` and `images` (or neither: the demo set)")
         if self.n_pairs < 1:
             raise ValueError(f"ConfusionConfig.n_pairs must be a positive integer, not {self.n_pairs}")
+        if not self.modes or len(set(self.modes)) != len(self.modes):
+            raise ValueError(
+                f"ConfusionConfig.modes must be distinct modes of {CONFUSION_MODES}, not {self.modes}"
+            )
+
+
+@dataclass(frozen=True)
+class NotaConfig:
+    """The NOTA analysis: multiple-choice ``items`` (a JSON, JSON Lines or CSV file, `flipbank.choice_io`),
+    or without a file the synthetic demo set of ``n_items`` one-finding radiographs
+    (`flipbank.demo_choices`), each asked clean and under every NOTA ``variants`` with NOTA at ``position``
+    (`flipbank.multiple_choice`). ``scoring``: ``letters`` picks the most probable option letter at the next
+    token; ``greedy`` parses a greedy answer of up to 32 tokens (confidence from the letters either way)."""
+
+    items: Path | None = None
+    n_items: int = 48
+    variants: tuple[NotaVariant, ...] = ("replace_gold", "remove_gold_append", "wrong_extra")
+    position: NotaPosition = "last"
+    scoring: Literal["letters", "greedy"] = "letters"
+
+    def __post_init__(self) -> None:
+        if self.n_items < 1 or not self.variants:
+            raise ValueError(
+                f"NotaConfig needs n_items ≥ 1 and some variants, not {self.n_items}, {self.variants}"
+            )
+
+
+@dataclass(frozen=True)
+class UncertaintyConfig:
+    """The uncertainty step's extra generations on each original question under the study's primary image
+    condition: ``n_samples`` answers sampled at ``temperature`` within the top-``top_p`` nucleus (their
+    entropy over parsed content), each up to ``max_new_tokens`` tokens, and, with ``verbalized``, a second
+    greedy pass that shows the model its answer and asks for a confidence from 0 to 100 (4 tokens).
+    ``questions`` caps the originals (a seeded sample stratified by answer and finding; None: all)."""
+
+    n_samples: int = 10
+    temperature: float = 0.6
+    top_p: float = 0.9
+    max_new_tokens: int = 8
+    verbalized: bool = True
+    questions: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("n_samples", "max_new_tokens", "questions"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"UncertaintyConfig.{name} must be a positive integer, not {value}")
+        if self.temperature <= 0 or not 0 < self.top_p <= 1:
+            raise ValueError(
+                f"UncertaintyConfig needs temperature > 0 and top_p in (0, 1], not {self.temperature}, "
+                f"{self.top_p}"
+            )
 
 
 @dataclass(frozen=True)
@@ -123,6 +179,8 @@ class StudyConfig:
     gap_floor: float = DEFAULT_GAP_FLOOR
     comparison: ComparisonConfig | None = None
     mediconfusion: ConfusionConfig | None = None
+    uncertainty: UncertaintyConfig | None = None
+    nota: NotaConfig | None = None
     boxes: Path | None = None
     seed: int = 0
 
@@ -158,6 +216,8 @@ class StudyConfig:
             "sweep_layers",
             "comparison",
             "mediconfusion",
+            "uncertainty",
+            "nota",
             "boxes",
             "feature_from",
             "attribution_steps",

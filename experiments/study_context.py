@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
+from experiments import run_files
 from experiments.comparison_study import ComparisonInputs, EvaluationSet
-from experiments.figure_inputs import MINED_ROWS
 from experiments.mining import ImageLoader, default_image_loader
 from experiments.model_options import load_handle
 from experiments.question_sources import SHIPPED_BANKS, load_questions
@@ -135,11 +135,11 @@ class StudyContext:
 
     def rows(self) -> pd.DataFrame:
         """The mining rows of the flip study step."""
-        return pd.read_parquet(self.folder / MINED_ROWS)
+        return pd.read_parquet(self.folder / run_files.MINED_ROWS)
 
     def flipbank(self) -> list[FlipCase]:
         """The curated FlipBank of the flip study step."""
-        return read_jsonl(self.folder / "flip_study" / "flipbank.jsonl", FlipCase)
+        return read_jsonl(self.folder / run_files.FLIPBANK_JSONL, FlipCase)
 
     def require_flipbank(self, step: str) -> None:
         """Raise `EmptyFlipBankError` when the flip study curated no pair."""
@@ -165,9 +165,9 @@ class StudyContext:
         if self.config.feature is not None:
             return self.config.feature
         if self.config.feature_from == "attribution":
-            checked = pd.read_parquet(self.folder / "attribution.parquet")
+            checked = pd.read_parquet(self.folder / run_files.ATTRIBUTION)
             return int(checked.loc[checked["real_rank"] == 1, "feature"].iloc[0])
-        ranking = pd.read_parquet(self.folder / "features" / "features.parquet")
+        ranking = pd.read_parquet(self.folder / run_files.FEATURES)
         return int(ranking.iloc[0]["feature"])
 
     def sweep_cases(self) -> list[FlipCase]:

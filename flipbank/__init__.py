@@ -21,7 +21,13 @@ if TYPE_CHECKING:
     from flipbank.curation import curate_flipbank
     from flipbank.demo_bank import demo_image_root, load_demo_bank
     from flipbank.images import ImageCondition, blank_image, load_image
-    from flipbank.metrics import accuracy, flip_rate, swap_sensitivity, text_only_agreement
+    from flipbank.metrics import (
+        accuracy,
+        condition_agreement,
+        flip_rate,
+        swap_sensitivity,
+        text_only_agreement,
+    )
     from flipbank.quadrants import Quadrant, classify_questions, quadrant_summary, yes_no_entropy_bits
     from flipbank.readers import read_flipbank_csv, read_hf_psf_med, read_psf_mimic_json
     from flipbank.records import Answer, FlipCase, MiningRow, Paraphrase, QuestionRecord
@@ -35,6 +41,7 @@ _EXPORTS = {
     "Quadrant": "flipbank.quadrants",
     "QuestionRecord": "flipbank.records",
     "accuracy": "flipbank.metrics",
+    "condition_agreement": "flipbank.metrics",
     "blank_image": "flipbank.images",
     "classify_questions": "flipbank.quadrants",
     "curate_flipbank": "flipbank.curation",
@@ -62,6 +69,7 @@ __all__ = [
     "accuracy",
     "blank_image",
     "classify_questions",
+    "condition_agreement",
     "curate_flipbank",
     "demo_image_root",
     "flip_rate",

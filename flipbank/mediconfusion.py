@@ -16,12 +16,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from PIL import Image, UnidentifiedImageError
 
 from flipbank.errors import RecordError, SkippedRecord
 
 Letter = str  # "A" or "B"
+#: The benchmark's answering modes (free-form with a judge is out of scope offline).
+ConfusionMode = Literal["greedy", "mc", "prefix"]
+CONFUSION_MODES: tuple[ConfusionMode, ...] = ("greedy", "mc", "prefix")
+#: Tokens of a greedy answer in the ``mc`` mode.
+MC_ANSWER_TOKENS = 32
 LETTERS = ("A", "B")
 RANDOM_SET_ACCURACY = 0.25
 RANDOM_CONFUSION = 0.5

@@ -1,13 +1,15 @@
 """Multiple-choice items and their NOTA perturbations ("Uncertainty Is Not a Safety Net…"): the correct
-option hidden behind "None of the above". Variants, each explicit: ``replace_gold`` (the gold option becomes
-NOTA, which is then right), ``remove_gold_append`` (the gold option is removed and NOTA added, which is then
-right), and the control ``wrong_extra`` (NOTA added as a wrong extra option, the gold option kept). NOTA goes
-last or at a seeded position.
+option hidden behind "None of the above". Variants, each explicit: ``replace_gold`` (NOTA takes the gold
+option's place and is then right), ``remove_gold_append`` (the gold option is removed and NOTA added, last or
+at a seeded position, and is then right), and the control ``wrong_extra`` (NOTA added as a wrong extra
+option, last or at a seeded position, the gold option kept).
 
->>> item = ChoiceItem(item_id="q1", question="Which finding?", options=["effusion", "nodule"], gold=0)
+>>> item = ChoiceItem(item_id="q1", question="Which?", options=["effusion", "nodule", "edema"], gold=0)
 >>> nota = nota_item(item, "replace_gold")
 >>> nota.options, nota.gold, choice_prompt(nota).splitlines()[1]
-(['nodule', 'None of the above'], 1, 'A. nodule')
+(['None of the above', 'nodule', 'edema'], 0, 'A. None of the above')
+>>> nota_item(item, "remove_gold_append").options
+['nodule', 'edema', 'None of the above']
 """
 
 from __future__ import annotations
@@ -73,13 +75,12 @@ def _insert(options: list[str], position: NotaPosition, seed: int, item_id: str)
 def nota_item(
     item: ChoiceItem, variant: NotaVariant, position: NotaPosition = "last", seed: int = 0
 ) -> ChoiceItem:
-    """``item`` perturbed by ``variant`` (the NOTA position seeded by ``seed`` and the item id)."""
+    """``item`` perturbed by ``variant``; where NOTA is added, it goes last or at a position seeded by
+    ``seed`` and the item id (``replace_gold`` keeps the gold option's place: its variant name still records
+    ``position``)."""
     others = [option for index, option in enumerate(item.options) if index != item.gold]
     if variant == "replace_gold":
-        if position == "last":
-            options, gold = [*others, NOTA], len(others)
-        else:
-            options, gold = _insert(others, position, seed, item.item_id)
+        options, gold = [*others[: item.gold], NOTA, *others[item.gold :]], item.gold
     elif variant == "remove_gold_append":
         options, gold = _insert(others, position, seed, item.item_id)
     else:

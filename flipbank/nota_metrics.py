@@ -36,6 +36,17 @@ class NotaSummary:
     anticipation: UncertaintyMetric
 
 
+def _picks(
+    probabilities: Sequence[NDArray[np.float64]], picks: Sequence[int | None] | None
+) -> NDArray[np.int64]:
+    """The chosen option per item: ``picks`` (None → −1, matching no option) or the most probable one."""
+    if picks is None:
+        return np.array([int(np.argmax(p)) for p in probabilities], dtype=np.int64)
+    if len(picks) != len(probabilities):
+        raise ValueError(f"{len(picks)} picks for {len(probabilities)} items")
+    return np.array([-1 if pick is None else pick for pick in picks], dtype=np.int64)
+
+
 def nota_summary(
     clean: Sequence[NDArray[np.float64]],
     clean_gold: Sequence[int],
@@ -43,11 +54,14 @@ def nota_summary(
     nota_gold: Sequence[int],
     nota_index: Sequence[int],
     seed: int = DEFAULT_SEED,
+    clean_picks: Sequence[int | None] | None = None,
+    nota_picks: Sequence[int | None] | None = None,
 ) -> NotaSummary:
-    """Scores of each item's option probabilities clean and under NOTA (``nota_index``: where NOTA sits);
-    an answer is the most probable option."""
-    picked_clean = np.array([int(np.argmax(p)) for p in clean])
-    picked_nota = np.array([int(np.argmax(p)) for p in nota])
+    """Scores of each item's option probabilities clean and under NOTA (``nota_index``: where NOTA sits).
+    An answer is the most probable option, or the given picks (a parsed greedy answer; None: invalid,
+    counted wrong and never NOTA); confidence is always the maximum option probability."""
+    picked_clean = _picks(clean, clean_picks)
+    picked_nota = _picks(nota, nota_picks)
     right_clean = picked_clean == np.asarray(clean_gold)
     right_nota = picked_nota == np.asarray(nota_gold)
     collapsed = right_clean & ~right_nota

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from flipbank.metrics import RateEstimate, estimate_rate, flip_rate, question_flips
+from flipbank.metrics import RateEstimate, estimate_rate, question_flips
 from flipbank.mining_frame import answer_codes, condition_rows, first_paraphrases, per_question_originals
 from flipbank.statistics import (
     DEFAULT_SEED,
@@ -166,21 +166,6 @@ class ConfigurationResult:
     name: str
     flip_rate: float
     dangerous_fraction: float
-
-
-def summarise_configuration(
-    name: str,
-    frame: pd.DataFrame,
-    *,
-    image_condition: str = "real",
-    removed_condition: str = "blank",
-    seed: int = DEFAULT_SEED,
-) -> ConfigurationResult:
-    flips = flip_rate(frame, image_condition=image_condition, seed=seed)
-    summary = quadrant_summary(
-        frame, image_condition=image_condition, removed_condition=removed_condition, seed=seed
-    )
-    return ConfigurationResult(name, flips.value, summary.quadrants[Quadrant.DANGEROUS].fraction.value)
 
 
 def flip_dangerous_correlation(

@@ -127,7 +127,9 @@ class MiningRow(BaseModel):
     a parsed answer (None when excluded, or for rows mined before it was recorded). `margin` is
     logit(Yes) - logit(No); `p_yes`/`p_no` are the full-vocabulary next-token probabilities of the
     Yes/No tokens. They are finite when `scores_available` is true and all NaN when it is false
-    (a run that produced text but no logits)."""
+    (a run that produced text but no logits). `greedy_nll` is Σ −log p over the greedy decoder's emitted
+    tokens (stop token included; with forced-choice answers still the greedy token's) and `greedy_tokens`
+    their number; None in rows mined before they were recorded."""
 
     model_config = _RECORD_CONFIG
 
@@ -148,6 +150,8 @@ class MiningRow(BaseModel):
     p_yes: float
     p_no: float
     scores_available: bool = True
+    greedy_nll: float | None = None
+    greedy_tokens: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> MiningRow:

@@ -19,10 +19,10 @@ _PHENOMENA = {phenomenon.value for phenomenon in Phenomenon}
 EXTRA_FIELDS = "(extra fields)"
 
 
-def describe_row(number: int, identifier: object, unit: str = "row") -> str:
+def describe_row(number: int, identifier: object, unit: str = "row", key: str = "question_id") -> str:
     """`row 12 (question_id 'q-0012')`, or `row 12` when the id is not a usable value."""
     if isinstance(identifier, str | int) and not isinstance(identifier, bool):
-        return f"{unit} {number} (question_id {str(identifier)!r})"
+        return f"{unit} {number} ({key} {str(identifier)!r})"
     return f"{unit} {number}"
 
 

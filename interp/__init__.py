@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from interp.handle import ModelHandle
     from interp.hooks import ResidCapture, ResidEdit
     from interp.loading import load_model
-    from interp.patching import PatchPair, patched_margins
+    from interp.patching import patched_margins
+    from interp.prompt_pair import PromptPair
     from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput
     from interp.resid_cache import final_token_resid
 
@@ -31,7 +32,7 @@ _EXPORTS = {
     "CHAT_TEMPLATE": "interp.prompts",
     "FEW_SHOT_TEMPLATE": "interp.prompts",
     "ModelHandle": "interp.handle",
-    "PatchPair": "interp.patching",
+    "PromptPair": "interp.prompt_pair",
     "PromptInput": "interp.prompts",
     "ResidCapture": "interp.hooks",
     "ResidEdit": "interp.hooks",
@@ -48,8 +49,8 @@ __all__ = [
     "CHAT_TEMPLATE",
     "FEW_SHOT_TEMPLATE",
     "ModelHandle",
-    "PatchPair",
     "PromptInput",
+    "PromptPair",
     "ResidCapture",
     "ResidEdit",
     "clamp_features",

@@ -15,7 +15,8 @@ from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidEdit, ResidEditFunction
 from interp.margin import yes_minus_no_margin
-from interp.patching import PatchPair, pairs_prefix, patched_margins
+from interp.patching import pairs_prefix, patched_margins
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptTemplate
 from interp.resid_cache import final_token_resid
 from interp.shared_prefix import encode_batch, with_prefix_cache
@@ -32,7 +33,7 @@ def _replace_final(replacement: Float[Tensor, "batch d_model"]) -> ResidEditFunc
 
 def resid_patch_sweep(
     handle: ModelHandle,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     template: PromptTemplate,
     layers: Sequence[int] | None = None,
     batch_size: int = 16,
@@ -68,7 +69,7 @@ def resid_patch_sweep(
 
 def feature_patch_sweep(
     handle: ModelHandle,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     template: PromptTemplate,
     features_by_layer: Mapping[int, FeatureDirections],
     batch_size: int = 16,

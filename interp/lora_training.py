@@ -26,7 +26,7 @@ from flipbank.records import Answer
 from interp.handle import ModelHandle
 from interp.lora_layers import LayerChoice, lora_target_pattern, resolve_lora_layers
 from interp.lora_objective import NO, YES, Objective, pair_loss
-from interp.patching import PatchPair
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptTemplate, encode_prompts
 from interp.training_state import Trainer, warm_up_then_cosine
 
@@ -95,7 +95,7 @@ def lora_trainer(handle: ModelHandle, config: LoraTrainingConfig, total_steps: i
 
 
 def yes_no_logits(
-    handle: ModelHandle, model: torch.nn.Module, prompts: Sequence[PatchPair], template: PromptTemplate
+    handle: ModelHandle, model: torch.nn.Module, prompts: Sequence[PromptPair], template: PromptTemplate
 ) -> tuple[Tensor, Tensor]:
     """Restricted [yes, no] logits at the first answer token of the originals and of the paraphrases, from
     one forward pass over both."""
@@ -109,7 +109,7 @@ def yes_no_logits(
 def train_lora(
     trainer: Trainer[PeftModel],
     handle: ModelHandle,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     answers: Sequence[Answer],
     config: LoraTrainingConfig,
     template: PromptTemplate,
@@ -132,7 +132,7 @@ def train_lora(
 def lora_step(
     trainer: Trainer[PeftModel],
     handle: ModelHandle,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     answers: Sequence[Answer],
     indices: Sequence[int],
     config: LoraTrainingConfig,

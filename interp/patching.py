@@ -6,32 +6,25 @@ few-shot prefix, which is run once), and each distinct original once."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from interp.answer_tokens import YesNoTokens
 from interp.batching import map_batches
 from interp.feature_directions import FeatureDirections, residual_shift
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidEdit, ResidEditFunction
 from interp.margin import yes_minus_no_margin
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptInput, PromptTemplate
 from interp.resid_cache import final_token_resid
 from interp.shared_prefix import SharedPrefix, forward_inputs, prefix_for_prompts
 
 PatchPositions = Literal["final", "all"]
-
-
-@dataclass(frozen=True)
-class PatchPair:
-    """An original question and its paraphrase (same image, if any)."""
-
-    original: PromptInput
-    paraphrase: PromptInput
 
 
 def margins_of(
@@ -40,10 +33,11 @@ def margins_of(
     template: PromptTemplate,
     batch_size: int = 16,
     share_prefix: bool = True,
+    answer_tokens: YesNoTokens | None = None,
 ) -> Float[Tensor, " prompt"]:
-    """Clean yes-minus-no margins of ``prompts`` (float32, CPU); text prompts run after a shared few-shot
-    prefix unless ``share_prefix`` is False."""
-    tokens = handle.yes_no_tokens(template.answer_leading_space)
+    """Clean yes-minus-no margins of ``prompts`` (float32, CPU), or first − second of ``answer_tokens``;
+    text prompts run after a shared few-shot prefix unless ``share_prefix`` is False."""
+    tokens = answer_tokens or handle.yes_no_tokens(template.answer_leading_space)
     prefix = prefix_for_prompts(handle, template, prompts) if share_prefix else None
 
     def run(batch: Sequence[PromptInput]) -> Tensor:
@@ -79,7 +73,7 @@ def _delta_edit(
 
 
 def pairs_prefix(
-    handle: ModelHandle, pairs: Sequence[PatchPair], template: PromptTemplate
+    handle: ModelHandle, pairs: Sequence[PromptPair], template: PromptTemplate
 ) -> SharedPrefix | None:
     """The shared prefix of the pairs' prompts (None when any has an image; see ``prefix_for_prompts``)."""
     prompts = [prompt for pair in pairs for prompt in (pair.original, pair.paraphrase)]
@@ -88,7 +82,7 @@ def pairs_prefix(
 
 def patched_margins(
     handle: ModelHandle,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     layer: int,
     features: FeatureDirections,
     template: PromptTemplate,
@@ -97,19 +91,21 @@ def patched_margins(
     batch_size: int = 16,
     progress: bool = True,
     share_prefix: bool = True,
+    answer_tokens: YesNoTokens | None = None,
 ) -> Float[Tensor, " pair"]:
     """The paraphrase margins after delta-only patching of ``features`` at ``layer``. ``original_resid``
     (final-token ``resid_post`` of the originals at ``layer``) is computed when not given; pass it to reuse
     a cached clean run. ``positions="all"`` applies the final-token Δf·W_dec at every real position. Text
     prompts run after a shared few-shot prefix (see ``interp.shared_prefix``) unless ``share_prefix`` is
-    False or ``positions="all"``."""
+    False or ``positions="all"``. The margin is Yes − No, or first − second of ``answer_tokens`` (e.g. the
+    option letters "A" and "B")."""
     # an every-position patch edits the prefix too, so it cannot be shared
     prefix = pairs_prefix(handle, pairs, template) if share_prefix and positions == "final" else None
     originals = original_resid
     if originals is None:
         prompts = [pair.original for pair in pairs]
         originals = final_token_resid(handle, prompts, template, [layer], batch_size, prefix=prefix)[:, 0]
-    tokens = handle.yes_no_tokens(template.answer_leading_space)
+    tokens = answer_tokens or handle.yes_no_tokens(template.answer_leading_space)
 
     def run(rows: Sequence[int]) -> Tensor:
         inputs = forward_inputs(handle, [pairs[row].paraphrase for row in rows], template, prefix)

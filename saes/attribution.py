@@ -35,7 +35,8 @@ from interp.answer_tokens import YesNoTokens
 from interp.final_step import FinalStep, final_margins, prefill
 from interp.handle import ModelHandle
 from interp.hooks import ResidEdit
-from interp.patching import PatchPair, pairs_prefix
+from interp.patching import pairs_prefix
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptTemplate
 from interp.resid_cache import final_token_resid
 from interp.shared_prefix import SharedPrefix, forward_inputs
@@ -108,7 +109,7 @@ def _gradient_at(
 
 def path_gradient(
     handle: ModelHandle,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     layer: int,
     template: PromptTemplate,
     originals: Float[Tensor, "pair d_model"],
@@ -133,7 +134,7 @@ def path_gradient(
 def _batch_attribution(
     handle: ModelHandle,
     loaded: LoadedSAE,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     template: PromptTemplate,
     steps: int,
     prefix: SharedPrefix | None,
@@ -156,7 +157,7 @@ def _batch_attribution(
 def attribution_patching(
     handle: ModelHandle,
     loaded: LoadedSAE,
-    pairs: Sequence[PatchPair],
+    pairs: Sequence[PromptPair],
     template: PromptTemplate,
     batch_size: int = 8,
     progress: bool = False,

@@ -10,14 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from saes.feature_stats import (
-    FloatArray,
-    bootstrap_correlation,
-    bootstrap_indices,
-    group_means,
-    mann_whitney,
-    rank_by_mean_abs,
-)
+from flipbank.statistics import mann_whitney_u, pearson, spearman
+from saes.feature_stats import FloatArray, group_means, rank_by_mean_abs
 
 
 @dataclass(frozen=True)
@@ -45,31 +39,39 @@ def _feature_row(
     activation: FloatArray,
     delta_margin: FloatArray,
     flipped: np.ndarray,
-    indices: np.ndarray,
-    confidence: float,
+    config: RankingConfig,
 ) -> dict[str, float]:
-    """Statistics of one feature. Δf and its correlations with Δmargin are over the flip pairs only; the
-    non-flip pairs give the Mann–Whitney control and the side-by-side ``mean_abs_delta_control``."""
+    """Statistics of one feature. Δf and its correlations with Δmargin are over the flip pairs only (every
+    feature resampled with the same seeded pairs); the non-flip pairs give the Mann–Whitney control and the
+    side-by-side ``mean_abs_delta_control``."""
     on_flips = delta[flipped]
-    pearson = bootstrap_correlation(on_flips, delta_margin[flipped], "pearson", indices, confidence)
-    spearman = bootstrap_correlation(on_flips, delta_margin[flipped], "spearman", indices, confidence)
-    test = mann_whitney(activation[flipped], activation[~flipped])
+    linear, ranked = (
+        method(
+            on_flips,
+            delta_margin[flipped],
+            resamples=config.n_resamples,
+            level=config.confidence,
+            seed=config.seed,
+        )
+        for method in (pearson, spearman)
+    )
+    test = mann_whitney_u(activation[flipped], activation[~flipped])
     return {
         "mean_abs_delta": float(np.abs(on_flips).mean()),
         "mean_delta": float(on_flips.mean()),
         "mean_abs_delta_control": _mean_or_nan(np.abs(delta[~flipped])),
-        "pearson_r": pearson.r,
-        "pearson_ci_low": pearson.ci_low,
-        "pearson_ci_high": pearson.ci_high,
-        "spearman_r": spearman.r,
-        "spearman_ci_low": spearman.ci_low,
-        "spearman_ci_high": spearman.ci_high,
-        "mwu_u": test.u,
+        "pearson_r": linear.r,
+        "pearson_ci_low": linear.ci.low,
+        "pearson_ci_high": linear.ci.high,
+        "spearman_r": ranked.r,
+        "spearman_ci_low": ranked.ci.low,
+        "spearman_ci_high": ranked.ci.high,
+        "mwu_u": test.statistic,
         "mwu_p": test.p_value,
         "mean_act_flip": _mean_or_nan(activation[flipped]),
         "mean_act_no_flip": _mean_or_nan(activation[~flipped]),
-        "n_flip": test.n_a,
-        "n_no_flip": test.n_b,
+        "n_flip": test.n_first,
+        "n_no_flip": test.n_second,
     }
 
 
@@ -92,7 +94,6 @@ def feature_table(
         raise ValueError(f"none of the {len(flipped)} pairs is flipped: features are ranked over flip pairs")
     order, _ = rank_by_mean_abs(delta_f[flipped])
     top = order[: config.n_top]
-    indices = bootstrap_indices(int(flipped.sum()), config.n_resamples, config.seed)
     rows = [
         {
             "feature": int(feature),
@@ -102,8 +103,7 @@ def feature_table(
                 f_paraphrase[:, feature],
                 delta_margin,
                 flipped,
-                indices,
-                config.confidence,
+                config,
             ),
         }
         for rank, feature in enumerate(top, start=1)

@@ -1,34 +1,14 @@
-"""Owns the (original, paraphrase) pair that feature ranking works on, and reading such pairs from a PSF-Med
-MIMIC-format JSON file (one pair per paraphrase, always against the question's original)."""
+"""Reading (original, paraphrase) pairs for feature ranking from a PSF-Med MIMIC-format JSON file (one pair
+per paraphrase, always against the question's original), as the workbench's one pair type
+(`interp.prompt_pair.PromptPair`)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
-
-@dataclass(frozen=True)
-class PromptPair:
-    """One paraphrase against its original. ``flipped`` is the parsed-answer flip when flip mining knows it;
-    margins, when already measured, spare the ranking a full forward pass (it then stops at the SAE's
-    layer)."""
-
-    pair_id: str
-    question_id: str
-    original: str
-    paraphrase: str
-    phenomenon: str
-    image: Image.Image | None = None
-    flipped: bool | None = None
-    original_margin: float | None = None
-    paraphrase_margin: float | None = None
-
-    @property
-    def has_margins(self) -> bool:
-        return self.original_margin is not None and self.paraphrase_margin is not None
+from interp.prompt_pair import PromptPair
+from interp.prompts import PromptInput
 
 
 def pairs_from_psf_json(path: str | Path) -> list[PromptPair]:
@@ -40,10 +20,10 @@ def pairs_from_psf_json(path: str | Path) -> list[PromptPair]:
         for index, paraphrase in enumerate(row["paraphrases"]):
             pairs.append(
                 PromptPair(
+                    original=PromptInput(str(row["original_question"])),
+                    paraphrase=PromptInput(str(paraphrase["text"])),
                     pair_id=f"{row['question_id']}/{index}",
                     question_id=str(row["question_id"]),
-                    original=str(row["original_question"]),
-                    paraphrase=str(paraphrase["text"]),
                     phenomenon=str(paraphrase["phenomenon"]),
                 )
             )

@@ -19,12 +19,16 @@ from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
 from interp.margin import yes_minus_no_margin
+from interp.prompt_pair import PromptPair
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts
 from saes.feature_table import RankingConfig, feature_table
 from saes.features import encode_all
 from saes.loading import LoadedSAE
-from saes.pairs import PromptPair
 from saes.register import pair_register
+
+#: The files `FeatureRanking.write` puts in its folder.
+FEATURES_FILE = "features.parquet"
+PAIRS_FILE = "pairs.parquet"
 
 
 @dataclass(frozen=True)
@@ -42,15 +46,15 @@ def _unique_prompts(pairs: Sequence[PromptPair]) -> tuple[list[PromptInput], lis
     index: dict[tuple[str, int], int] = {}
     prompts: list[PromptInput] = []
 
-    def slot(text: str, pair: PromptPair) -> int:
-        key = (text, id(pair.image))
+    def slot(prompt: PromptInput) -> int:
+        key = (prompt.question, id(prompt.image))
         if key not in index:
             index[key] = len(prompts)
-            prompts.append(PromptInput(text, pair.image))
+            prompts.append(prompt)
         return index[key]
 
-    originals = [slot(pair.original, pair) for pair in pairs]
-    paraphrases = [slot(pair.paraphrase, pair) for pair in pairs]
+    originals = [slot(pair.original) for pair in pairs]
+    paraphrases = [slot(pair.paraphrase) for pair in pairs]
     return prompts, originals, paraphrases
 
 
@@ -164,7 +168,7 @@ class FeatureRanking:
         """Write ``features.parquet`` and ``pairs.parquet`` into ``folder``."""
         target = Path(folder)
         target.mkdir(parents=True, exist_ok=True)
-        paths = (target / "features.parquet", target / "pairs.parquet")
+        paths = (target / FEATURES_FILE, target / PAIRS_FILE)
         self.features.to_parquet(paths[0], index=False)
         self.pairs.to_parquet(paths[1], index=False)
         return paths
@@ -180,7 +184,7 @@ def rank_features(
     delta_margin = (activations.margin_paraphrase - activations.margin_original).double().numpy()
     flipped, sources = flip_labels(pairs, activations)
     phenomena = [pair.phenomenon for pair in pairs]
-    registers = [pair_register(pair.phenomenon, pair.paraphrase) for pair in pairs]
+    registers = [pair_register(pair.phenomenon, pair.paraphrase.question) for pair in pairs]
     f_para = activations.f_paraphrase.double().numpy()
     features = feature_table(delta_f, f_para, delta_margin, flipped, phenomena, registers, config)
     pair_table = pd.DataFrame(

@@ -12,7 +12,8 @@ from interp.clamping import clamp_features
 from interp.generation import generate_answers
 from interp.handle import ModelHandle
 from interp.layer_sweep import feature_patch_sweep, resid_patch_sweep
-from interp.patching import PatchPair, PatchPositions, margins_of, patched_margins
+from interp.patching import PatchPositions, margins_of, patched_margins
+from interp.prompt_pair import PromptPair
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput
 from saes.attribution import attribution_patching
 from saes.features import feature_slice
@@ -22,7 +23,7 @@ from tests.saes.conftest import TINY_LAYER
 
 FEATURES = [124, 116, 145]  # the features these paraphrases move most (tiny_sae is seeded)
 TEXT_PAIRS = [
-    PatchPair(PromptInput(original), PromptInput(paraphrase))
+    PromptPair(PromptInput(original), PromptInput(paraphrase))
     for original, paraphrase in (
         ("Is there a pleural effusion?", "Any fluid around the lungs here?"),
         ("Is there a pleural effusion?", "Is there no pleural effusion?"),
@@ -60,8 +61,8 @@ def test_patched_margins(placed: Placed, positions: PatchPositions) -> None:
 
 
 def test_patched_margins_with_images(placed: Placed, xray_like_image: Image.Image) -> None:
-    pairs = [PatchPair(PromptInput(p.original.question, xray_like_image), p.paraphrase) for p in TEXT_PAIRS]
-    pairs = [PatchPair(p.original, PromptInput(p.paraphrase.question, xray_like_image)) for p in pairs[:2]]
+    pairs = [PromptPair(PromptInput(p.original.question, xray_like_image), p.paraphrase) for p in TEXT_PAIRS]
+    pairs = [PromptPair(p.original, PromptInput(p.paraphrase.question, xray_like_image)) for p in pairs[:2]]
     reference = patched_margins(
         placed.plain,
         pairs,
@@ -123,7 +124,7 @@ def test_clamping_around_generate(placed: Placed, xray_like_image: Image.Image, 
 @pytest.mark.parametrize("steps", [0, 2])
 def test_attribution_patching(placed: Placed, xray_like_image: Image.Image, steps: int) -> None:
     image_pairs = [
-        PatchPair(
+        PromptPair(
             PromptInput(pair.original.question, xray_like_image),
             PromptInput(pair.paraphrase.question, xray_like_image),
         )

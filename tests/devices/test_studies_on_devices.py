@@ -4,6 +4,8 @@ features and margins come back float32 on the CPU, equal to the plain CPU run.""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 import torch
@@ -12,11 +14,11 @@ from experiments.flip_pairs import LabelledPairs
 from experiments.latency_study import run_latency_study
 from experiments.layer_sweep_study import run_layer_sweep
 from experiments.patching_study import run_patching_study
-from interp.patching import PatchPair, margins_of
+from interp.patching import margins_of
+from interp.prompt_pair import PromptPair
 from interp.prompts import FEW_SHOT_TEMPLATE, PromptInput
 from saes.activation_corpus import collect_activations
 from saes.exploration import direct_logit_effect, token_activations
-from saes.pairs import PromptPair
 from saes.ranking import collect_pair_activations, rank_pairs
 from saes.transfer import transfer_check
 from tests.devices.conftest import Placed
@@ -25,13 +27,8 @@ from tests.devices.test_interventions_on_devices import FEATURES, TEXT_PAIRS
 from tests.saes.conftest import TINY_LAYER
 
 PROMPT_PAIRS = [
-    PromptPair(
-        f"q/{index}",
-        "q",
-        pair.original.question,
-        pair.paraphrase.question,
-        "lexical_substitution",
-        flipped=index % 2 == 0,
+    replace(
+        pair, pair_id=f"q/{index}", question_id="q", phenomenon="lexical_substitution", flipped=index % 2 == 0
     )
     for index, pair in enumerate(TEXT_PAIRS)
 ]
@@ -47,9 +44,7 @@ def _assert_cpu_float32(*tensors: torch.Tensor) -> None:
 def test_ranking(placed: Placed, with_margins: bool) -> None:
     """Without margins the forward runs on to read them; with them it stops at the SAE's layer."""
     pairs = [
-        PromptPair(**{**vars(pair), "original_margin": 1.0, "paraphrase_margin": -1.0})
-        if with_margins
-        else pair
+        replace(pair, original_margin=1.0, paraphrase_margin=-1.0) if with_margins else pair
         for pair in PROMPT_PAIRS
     ]
     reference = collect_pair_activations(placed.plain, placed.sae, pairs, FEW_SHOT_TEMPLATE, batch_size=3)
@@ -88,7 +83,7 @@ def test_exploration_and_activation_corpus(placed: Placed) -> None:
     assert effect.yes_minus_no == pytest.approx(effect.yes - effect.no)
 
 
-def _labelled(placed: Placed, pairs: list[PatchPair]) -> LabelledPairs:
+def _labelled(placed: Placed, pairs: list[PromptPair]) -> LabelledPairs:
     m_orig = margins_of(placed.plain, [pair.original for pair in pairs], FEW_SHOT_TEMPLATE)
     m_para = margins_of(placed.plain, [pair.paraphrase for pair in pairs], FEW_SHOT_TEMPLATE)
     labels = pd.DataFrame(
@@ -106,7 +101,7 @@ def _labelled(placed: Placed, pairs: list[PatchPair]) -> LabelledPairs:
 
 def test_patching_and_layer_sweep_studies(placed: Placed) -> None:
     flips = _labelled(placed, TEXT_PAIRS)
-    controls = _labelled(placed, [PatchPair(pair.paraphrase, pair.original) for pair in TEXT_PAIRS])
+    controls = _labelled(placed, [PromptPair(pair.paraphrase, pair.original) for pair in TEXT_PAIRS])
     reference = run_patching_study(placed.plain, placed.sae, FEATURE, flips, controls, FEW_SHOT_TEMPLATE)
     with placed.checks():
         study = run_patching_study(placed.handle, placed.sae, FEATURE, flips, controls, FEW_SHOT_TEMPLATE)

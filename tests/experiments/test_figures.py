@@ -34,6 +34,7 @@ from experiments.figure_robustness import (
 )
 from experiments.figure_style import FONT_FAMILY, FigureInputError
 from experiments.figures import FIGURES, MANIFEST, build_figures, main, write_figures
+from tests.experiments.test_figure_uncertainty import nota_frame
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 CONFIGURATIONS = ("baseline", "clamp f7", "random clamp f3", "normalisation")
@@ -325,6 +326,7 @@ def write_run_folder(folder: Path, with_images: bool = True, steps: tuple[str, .
     patching_summary_frame().to_parquet(folder / "patching" / "summary.parquet")
     layer_sweep_frame().to_parquet(folder / "layer_sweep.parquet")
     _write_clamping(folder, with_images)
+    nota_frame().to_parquet(folder / "nota.parquet")
     return folder
 
 
@@ -514,7 +516,7 @@ def test_latency_bars_are_grouped_by_batch_size() -> None:
 
 def test_every_figure_shares_the_template(tmp_path: Path) -> None:
     built = build_figures(load_run(write_run_folder(tmp_path / "run")))
-    assert set(built.figures) == {spec.name for spec in FIGURES} - {"latency"}
+    assert set(built.figures) == {spec.name for spec in FIGURES} - {"latency", "reliability"}
     for figure in built.figures.values():
         assert figure.layout.template.layout.font.family == FONT_FAMILY
         assert figure.layout.title.text
@@ -524,7 +526,7 @@ def test_write_figures_writes_offline_html_for_present_inputs_and_records_the_mi
     run = write_run_folder(tmp_path / "run")
     written = write_figures(run, tmp_path / "figures", png=False)
     names = {path.stem for path in written}
-    assert names == {spec.name for spec in FIGURES} - {"latency"}
+    assert names == {spec.name for spec in FIGURES} - {"latency", "reliability"}
     page = (tmp_path / "figures" / "flip_rate_by_phenomenon.html").read_text()
     assert "<script src=" not in page and len(page) > 1_000_000  # plotly.js inline: opens offline
     manifest = json.loads((tmp_path / "figures" / MANIFEST).read_text())

@@ -21,9 +21,10 @@ from experiments.preflight_sae import (
 )
 from experiments.presets import preset
 from experiments.study import STEPS
-from experiments.study_config import ConfusionConfig, SAESource
+from experiments.study_config import ConfusionConfig, NotaConfig, SAESource
 from experiments.study_context import question_subset
 from flipbank.demo_bank import load_demo_bank
+from flipbank.demo_choices import write_choice_set
 from flipbank.demo_confusion import write_confusion_set
 from flipbank.images import ImageCondition
 from flipbank.mining_plan import MiningSettings, plan_jobs
@@ -218,3 +219,13 @@ def test_a_mediconfusion_dataset_without_readable_pairs_is_refused(tmp_path: Pat
     assert problem.reason.startswith("no readable pair under") and "(2 skipped)" in problem.reason
     with pytest.raises(ValueError, match="needs both `dataset` and `images`"):
         ConfusionConfig(dataset=dataset)
+
+
+def test_a_nota_items_file_with_a_bad_item_is_refused_before_any_step(tmp_path: Path) -> None:
+    items = write_choice_set(tmp_path / "set", n_items=2, seed=0)
+    config = replace(preset("tiny"), nota=NotaConfig(items=items))
+    plan = RunPlan(config, ("flip_study", "nota"), tmp_path / "runs" / "tiny")
+    assert f"NOTA       2 multiple-choice item(s) readable in {items}" in run_preflight(plan).lines
+    (tmp_path / "set" / "images" / "choice-002.png").unlink()
+    (problem,) = run_preflight(plan).problems
+    assert problem.field == "image" and "row 2" in problem.location and "not found" in problem.reason

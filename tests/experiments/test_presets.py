@@ -16,12 +16,13 @@ from experiments.study import check_before_steps
 from experiments.study_config import StudyConfig
 from experiments.study_context import StudyContext
 
-#: The run folder names that existing runs use (runs/demo-969560136ef9 …): neither the sweep-layer field
+#: The run folder names that existing runs use (runs/demo-23a0a3e71128 …): neither the sweep-layer field
 #: nor the question fingerprint may change a configuration that uses the shipped demo bank and every layer.
+#: (demo and tiny changed when they gained their [uncertainty] and [nota] entries.)
 PRESET_HASHES = {
-    "demo": "969560136ef9",
+    "demo": "23a0a3e71128",
     "demo-text": "1cd72a6828b6",
-    "tiny": "7bfe4f561b13",
+    "tiny": "ea45cf485753",
     "medgemma-4b": "b41de0db4962",
 }
 

@@ -69,18 +69,33 @@ def test_every_step_finishes_and_writes_its_tables(tiny_study: tuple[Path, Path]
     assert clamping["configuration"].nunique() == 5
     assert (folder / "provenance.json").is_file()
     assert (folder / "latency.parquet").is_file()
-    confusion = pd.read_parquet(folder / "mediconfusion.parquet").set_index("metric")
-    assert confusion.loc["set accuracy", "random"] == 0.25 and int(confusion["n_pairs"].iloc[0]) == 3
-    assert 0 <= confusion.loc["confusion", "value"] <= 1 and confusion.loc["invalid rate", "value"] == 0
+    confusion = pd.read_parquet(folder / "mediconfusion.parquet").set_index(["mode", "metric"])
+    assert set(confusion.index.get_level_values("mode")) == {"greedy", "mc", "prefix"}
+    greedy = confusion.loc["greedy"]
+    assert greedy.loc["set accuracy", "random"] == 0.25 and int(greedy["n_pairs"].iloc[0]) == 3
+    assert 0 <= greedy.loc["confusion", "value"] <= 1 and greedy.loc["invalid rate", "value"] == 0
+    assert 0 <= confusion.loc[("mc", "invalid rate"), "value"] <= 1  # a random model's text rarely parses
+    generated = pd.read_parquet(folder / "uncertainty" / "generated.parquet")
+    assert len(generated) == 4 and generated["samples"].map(len).eq(3).all()
+    assert generated["sampling_entropy_bits"].between(0, 1.59).all()  # at most log2(3 outcomes)
+    nota = pd.read_parquet(folder / "nota.parquet")
+    assert len(nota) == 3 and (nota["n_items"] == 3).all()
+    assert nota["accuracy_clean"].nunique() == 1  # one clean scoring for every variant
     assert len(pd.read_parquet(folder / "mediconfusion" / "delta_f.parquet")) == 20
+    patches = pd.read_parquet(folder / "mediconfusion" / "patching.parquet")
+    assert sorted(set(patches["n_features"])) == [1, 10] and len(patches) == 6
     report = (folder / "report.html").read_text()
     assert "provenance" in report.lower() and "layer" in report.lower()
     assert "Where the model looks" in report and "mass_in_box" in report
     assert "does it warn of a flip" in report and "paraphrase flip" in report
     assert "MediConfusion metrics" in report and "individual accuracy" in report
+    assert "Image-to-image delta-only patch" in report
+    assert "Uncertainty by quadrant" in report and "sampling entropy bits" in report
+    assert "None of the above" in report and "anticipation AUROC" in report
     figures = sorted(path.name for path in (folder.parent.parent / "figures" / folder.name).glob("*.html"))
     assert "layer_sweep.html" in figures and "patching_by_arm.html" in figures
     assert "feature_image_maps.html" in figures
+    assert "reliability.html" in figures and "nota.html" in figures
 
 
 def test_a_rerun_skips_every_step(tiny_study: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:

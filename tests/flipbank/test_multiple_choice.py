@@ -13,7 +13,7 @@ ITEM = ChoiceItem(item_id="q1", question="Which finding?", options=["effusion", 
 
 def test_every_variant_by_hand() -> None:
     replaced = nota_item(ITEM, "replace_gold")
-    assert replaced.options == ["effusion", "edema", NOTA] and replaced.gold == 2
+    assert replaced.options == ["effusion", NOTA, "edema"] and replaced.gold == 1
     appended = nota_item(ITEM, "remove_gold_append")
     assert appended.options == ["effusion", "edema", NOTA] and appended.gold == 2
     control = nota_item(ITEM, "wrong_extra")
@@ -32,7 +32,10 @@ def test_a_seeded_position_keeps_the_right_answer(variant: str) -> None:
         assert right == ("nodule" if variant == "wrong_extra" else NOTA)
         positions.add(perturbed.options.index(NOTA))
         assert nota_item(ITEM, variant, "seeded", seed) == perturbed  # type: ignore[arg-type]
-    assert len(positions) > 1
+    if variant == "replace_gold":
+        assert positions == {1}  # in place: the gold option's slot
+    else:
+        assert len(positions) > 1
 
 
 def test_items_are_validated() -> None:

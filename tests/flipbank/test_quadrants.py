@@ -13,7 +13,6 @@ from flipbank.quadrants import (
     flip_dangerous_correlation,
     quadrant_of,
     quadrant_summary,
-    summarise_configuration,
     yes_no_entropy_bits,
 )
 from tests.flipbank.builders import mining_row, question_rows
@@ -175,10 +174,3 @@ def test_flip_dangerous_correlation_across_configurations():
     assert flip_dangerous_correlation(reversed_danger).r == pytest.approx(-1.0)
     with pytest.raises(ValueError, match="'bad'"):
         flip_dangerous_correlation([*configurations, ConfigurationResult("bad", math.nan, 0.2)])
-
-
-def test_summarise_configuration():
-    summary = summarise_configuration("base", taxonomy_bank())
-    # flips: fragile and worst of five questions (the "excluded" one is only excluded from
-    # the taxonomy, through its hedged blank answer)
-    assert summary == ConfigurationResult("base", 0.4, 0.25)

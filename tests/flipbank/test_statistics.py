@@ -180,3 +180,26 @@ def test_two_sample_permutation_test_agrees_with_scipy() -> None:
     assert ours.difference == pytest.approx(first.mean() - second.mean())
     assert ours.p_value == pytest.approx(reference.pvalue, abs=0.01) and ours.n == 55
     assert np.isnan(statistics.two_sample_permutation_test([], [1.0]).p_value)
+
+
+def test_correlation_cis_resample_the_same_seeded_pairs_and_skip_constant_resamples() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=80)
+    y = 0.6 * x + rng.normal(size=80) + 0.3 * (x > 1) * x**3
+    result = pearson(x, y, resamples=50, seed=3)
+    rows = np.random.default_rng(3).integers(0, 80, size=(50, 80))  # the draws every feature shares
+    manual = [scipy_stats.pearsonr(x[row], y[row]).statistic for row in rows]
+    assert result.ci.low == pytest.approx(np.percentile(manual, 2.5))
+    assert result.ci.high == pytest.approx(np.percentile(manual, 97.5))
+    tied = np.array([0, 0, 0, 1, 2, 2, 5.0])
+    assert spearman(tied, np.arange(7.0)).r == pytest.approx(
+        scipy_stats.spearmanr(tied, np.arange(7)).statistic
+    )
+    sparse = np.zeros(30)
+    sparse[4] = 2.0  # active on one pair only: most resamples are constant, the rest still give a CI
+    assert not math.isnan(pearson(sparse, np.arange(30.0), resamples=200).ci.low)
+
+
+def test_mann_whitney_of_all_equal_values_has_p_one() -> None:
+    result = mann_whitney_u([0.0, 0.0], [0.0])
+    assert result.p_value == 1.0 and result.statistic == 1.0

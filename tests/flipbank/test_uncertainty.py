@@ -8,6 +8,7 @@ from flipbank.uncertainty import (
     error_detection,
     flip_anticipation,
     question_uncertainty,
+    uncertainty_by_quadrant,
     uncertainty_table,
     yes_no_entropy_bits,
 )
@@ -79,3 +80,35 @@ def test_the_answer_nll_reads_the_parsed_answers_probability() -> None:
     assert table["answer_nll"].tolist() == pytest.approx([-np.log(0.8), -np.log(0.6), -np.log(0.5)])
     assert "answer_nll" in set(flip_anticipation(rows)["method"])
     assert "answer_nll" not in set(flip_anticipation(_rows({"a": [0.1, -1.0], "b": [4.0, 3.0]}))["method"])
+
+
+def test_greedy_nll_and_the_generated_estimates_join_by_question() -> None:
+    rows = _rows({"a": [2.0, 1.0], "b": [-1.0, -3.0], "c": [0.5, -0.5]}).assign(
+        greedy_nll=[0.2, 0.3, 1.5, 0.1, 0.9, 0.4], greedy_tokens=[2, 2, 3, 2, 1, 1]
+    )
+    generated = pd.DataFrame(
+        {"sampling_entropy_bits": [0.0, 1.0], "verbalized_confidence": [90.0, np.nan]}, index=["a", "c"]
+    )
+    table = question_uncertainty(rows, generated=generated)
+    assert table["greedy_nll"].tolist() == pytest.approx([0.2, 1.5, 0.9])
+    assert table["greedy_nll_per_token"].tolist() == pytest.approx([0.1, 0.5, 0.9])
+    assert table.loc["a", "sampling_entropy_bits"] == 0.0 and np.isnan(
+        table.loc["b", "sampling_entropy_bits"]
+    )
+    assert table.loc["a", "verbalized_uncertainty"] == pytest.approx(0.1)
+    assert np.isnan(table.loc["c", "verbalized_uncertainty"])  # no number given
+    methods = set(flip_anticipation(rows, generated=generated)["method"])
+    assert {"greedy_nll", "sampling_entropy_bits", "verbalized_uncertainty"} <= methods
+    assert "greedy_nll" not in set(flip_anticipation(_rows({"a": [0.1, -1.0], "b": [4.0, 3.0]}))["method"])
+
+
+def test_uncertainty_by_quadrant_averages_each_estimate_over_its_questions() -> None:
+    # a: consistent, same answer without the image → dangerous; b: flips, answer changes → fragile
+    rows = _rows({"a": [3.0, 2.0], "b": [0.0001, -1.0]}, truth={"a": "yes", "b": "yes"})
+    blank = _rows({"a": [2.5], "b": [-2.0]}).assign(image_condition="blank")
+    frame = pd.concat([rows, blank], ignore_index=True)
+    table = uncertainty_by_quadrant(frame).set_index(["quadrant", "method"])
+    assert table.loc[("dangerous", "accuracy"), "mean"] == 1.0
+    assert table.loc[("fragile", "entropy_bits"), "mean"] == pytest.approx(1.0, abs=1e-6)
+    assert table.loc[("dangerous", "one_minus_max_probability"), "mean"] == pytest.approx(1 / (1 + np.exp(3)))
+    assert set(table["n"]) == {1}

@@ -2,13 +2,14 @@ import torch
 
 from interp.handle import ModelHandle
 from interp.layer_sweep import feature_patch_sweep, resid_patch_sweep
-from interp.patching import PatchPair, margins_of, patched_margins
+from interp.patching import margins_of, patched_margins
+from interp.prompt_pair import PromptPair
 from interp.prompts import FEW_SHOT_TEMPLATE, PromptInput
 from tests.interp.feature_builders import direction_features
 
 PAIRS = [
-    PatchPair(PromptInput("Is there a pleural effusion?"), PromptInput("Is there no pleural effusion?")),
-    PatchPair(PromptInput("Is a pneumothorax present?"), PromptInput("Is there a collapsed lung?")),
+    PromptPair(PromptInput("Is there a pleural effusion?"), PromptInput("Is there no pleural effusion?")),
+    PromptPair(PromptInput("Is a pneumothorax present?"), PromptInput("Is there a collapsed lung?")),
 ]
 
 

@@ -14,7 +14,7 @@ from interp.forward import score_prompts
 from interp.handle import ModelHandle
 from interp.loading import load_model
 from interp.lora_training import LoraTrainingConfig, lora_trainer, pair_batches, train_lora
-from interp.patching import PatchPair
+from interp.prompt_pair import PromptPair
 from interp.prompts import CHAT_TEMPLATE, PromptInput
 from interp.training_state import restore_checkpoint, save_checkpoint
 
@@ -34,9 +34,9 @@ def _tiny() -> ModelHandle:
     return load_model("tiny-mm", device="cpu", dtype="float32")
 
 
-def _pairs() -> list[PatchPair]:
+def _pairs() -> list[PromptPair]:
     picture = blank_image()
-    return [PatchPair(PromptInput(o, picture), PromptInput(p, picture)) for o, p in QUESTIONS]
+    return [PromptPair(PromptInput(o, picture), PromptInput(p, picture)) for o, p in QUESTIONS]
 
 
 def _train(config: LoraTrainingConfig) -> dict[str, torch.Tensor]:

@@ -2,14 +2,15 @@ import pytest
 import torch
 
 from interp.handle import ModelHandle
-from interp.patching import PatchPair, margins_of, patched_margins
+from interp.patching import margins_of, patched_margins
+from interp.prompt_pair import PromptPair
 from interp.prompts import FEW_SHOT_TEMPLATE, PromptInput
 from interp.resid_cache import final_token_resid
 from tests.interp.feature_builders import direction_features
 
 PAIRS = [
-    PatchPair(PromptInput("Is there a pleural effusion?"), PromptInput("Is there no pleural effusion?")),
-    PatchPair(PromptInput("Is the heart enlarged?"), PromptInput("Any cardiomegaly at all here?")),
+    PromptPair(PromptInput("Is there a pleural effusion?"), PromptInput("Is there no pleural effusion?")),
+    PromptPair(PromptInput("Is the heart enlarged?"), PromptInput("Any cardiomegaly at all here?")),
 ]
 
 
@@ -55,7 +56,7 @@ def test_an_orthogonal_feature_recovers_nothing(
 
 
 def test_identical_prompts_are_a_zero_control(demo_handle: ModelHandle) -> None:
-    same = [PatchPair(p.original, p.original) for p in PAIRS]
+    same = [PromptPair(p.original, p.original) for p in PAIRS]
     features = direction_features(
         torch.randn(3, demo_handle.d_model, generator=torch.Generator().manual_seed(1))
     )

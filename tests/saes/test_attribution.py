@@ -10,7 +10,8 @@ from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.hooks import ResidEdit
 from interp.margin import yes_minus_no_margin
-from interp.patching import PatchPair, pairs_prefix
+from interp.patching import pairs_prefix
+from interp.prompt_pair import PromptPair
 from interp.prompts import (
     CHAT_TEMPLATE,
     PromptInput,
@@ -23,9 +24,9 @@ from saes.loading import LoadedSAE
 from tests.templates import TWO_SHOT
 
 PAIRS = [
-    PatchPair(PromptInput("Is there a pleural effusion?"), PromptInput("Any fluid around the lungs?")),
-    PatchPair(PromptInput("Is the heart enlarged?"), PromptInput("Is there cardiomegaly on this film?")),
-    PatchPair(PromptInput("Is there a pneumothorax?"), PromptInput("Is air in the pleural space?")),
+    PromptPair(PromptInput("Is there a pleural effusion?"), PromptInput("Any fluid around the lungs?")),
+    PromptPair(PromptInput("Is the heart enlarged?"), PromptInput("Is there cardiomegaly on this film?")),
+    PromptPair(PromptInput("Is there a pneumothorax?"), PromptInput("Is air in the pleural space?")),
 ]
 
 

@@ -8,8 +8,8 @@ def test_demo_bank_pairs_are_read_against_their_originals() -> None:
     assert len(pairs) == sum(len(texts) - 1 for texts in questions.values())
     assert len({pair.pair_id for pair in pairs}) == len(pairs)
     first = pairs[0]
-    assert first.original == questions[first.question_id][0]
-    assert first.paraphrase == questions[first.question_id][1]
+    assert first.original.question == questions[first.question_id][0]
+    assert first.paraphrase.question == questions[first.question_id][1]
     assert {pair.phenomenon for pair in pairs} == {
         "lexical_substitution",
         "syntactic_restructuring",

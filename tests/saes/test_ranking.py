@@ -10,34 +10,48 @@ from PIL import Image
 from interp.forward import score_prompts
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
+from interp.prompt_pair import PromptPair
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
 from saes.feature_table import RankingConfig, feature_table
 from saes.features import encode_all
 from saes.loading import LoadedSAE
-from saes.pairs import PromptPair
 from saes.ranking import collect_pair_activations, rank_features, rank_pairs
 from tests.numerics import assert_features_close, assert_same_features
 
+
+def text_pair(
+    pair_id: str,
+    question_id: str,
+    original: str,
+    paraphrase: str,
+    phenomenon: str,
+    image: Image.Image | None = None,
+) -> PromptPair:
+    return PromptPair(
+        PromptInput(original, image), PromptInput(paraphrase, image), pair_id, question_id, phenomenon
+    )
+
+
 PAIRS = [
-    PromptPair(
+    text_pair(
         "q1/0",
         "q1",
         "Is there a pleural effusion?",
         "Any fluid around the lungs here?",
         "specificity_modulation",
     ),
-    PromptPair(
+    text_pair(
         "q1/1", "q1", "Is there a pleural effusion?", "Is there no pleural effusion?", "negation_pattern"
     ),
-    PromptPair(
+    text_pair(
         "q2/0",
         "q2",
         "Is the heart enlarged?",
         "Is there radiographic evidence of cardiomegaly?",
         "specificity_modulation",
     ),
-    PromptPair("q2/1", "q2", "Is the heart enlarged?", "Is the heart big?", "lexical_substitution"),
-    PromptPair(
+    text_pair("q2/1", "q2", "Is the heart enlarged?", "Is the heart big?", "lexical_substitution"),
+    text_pair(
         "q3/0", "q3", "Is there a pneumothorax?", "Is a collapsed lung present?", "lexical_substitution"
     ),
 ]
@@ -95,15 +109,13 @@ def test_pair_features_match_single_prompt_encodes(tiny_handle: ModelHandle, tin
     activations = collect_pair_activations(tiny_handle, tiny_sae, PAIRS, FEW_SHOT_TEMPLATE, batch_size=2)
     assert activations.f_original.shape == (5, tiny_sae.d_sae)
     assert torch.equal(activations.f_original[0], activations.f_original[1])  # one original, run once
-    single = encode_prompts(tiny_handle, [PromptInput(PAIRS[2].paraphrase)], FEW_SHOT_TEMPLATE)
+    single = encode_prompts(tiny_handle, [PAIRS[2].paraphrase], FEW_SHOT_TEMPLATE)
     with ResidCapture(tiny_handle.layers, [2]) as capture, torch.no_grad():
         tiny_handle.model(**single)
     expected = encode_all(tiny_sae.sae, capture.activations[2])[0]
     resid = capture.activations[2][0]
     assert_features_close(activations.f_paraphrase[2], expected, tiny_sae.sae, resid, rtol=1e-4, atol=1e-4)
-    scores = score_prompts(
-        tiny_handle, [PromptInput(p.paraphrase) for p in PAIRS], FEW_SHOT_TEMPLATE, progress=False
-    )
+    scores = score_prompts(tiny_handle, [p.paraphrase for p in PAIRS], FEW_SHOT_TEMPLATE, progress=False)
     torch.testing.assert_close(
         activations.margin_paraphrase, torch.tensor([s.margin for s in scores]), atol=1e-4, rtol=0
     )
@@ -112,9 +124,7 @@ def test_pair_features_match_single_prompt_encodes(tiny_handle: ModelHandle, tin
 def test_known_margins_skip_the_logits_and_agree(tiny_handle: ModelHandle, tiny_sae: LoadedSAE) -> None:
     measured = collect_pair_activations(tiny_handle, tiny_sae, PAIRS, FEW_SHOT_TEMPLATE)
     known = [
-        PromptPair(
-            **{**p.__dict__, "original_margin": float(mo), "paraphrase_margin": float(mp), "flipped": i == 0}
-        )
+        replace(p, original_margin=float(mo), paraphrase_margin=float(mp), flipped=i == 0)
         for i, (p, mo, mp) in enumerate(
             zip(PAIRS, measured.margin_original, measured.margin_paraphrase, strict=True)
         )
@@ -153,7 +163,7 @@ def test_rank_pairs_writes_parquet_and_summary(
 def test_image_and_text_pairs_are_batched_apart_and_kept_in_order(
     tiny_handle: ModelHandle, tiny_sae: LoadedSAE, xray_like_image: Image.Image
 ) -> None:
-    with_image = PromptPair(
+    with_image = text_pair(
         "i/0", "i", "Is there an effusion?", "Any fluid here?", "lexical_substitution", xray_like_image
     )
     mixed = [PAIRS[0], with_image, PAIRS[3]]
