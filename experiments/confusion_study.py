@@ -24,7 +24,7 @@ from flipbank.mediconfusion import (
     score_pairs,
 )
 from interp.choice_scoring import letter_probabilities, option_letter_tokens, option_log_likelihoods
-from interp.generation import generate_answers
+from interp.generation import answer_texts
 from interp.handle import ModelHandle
 from interp.patching import margins_of, patched_margins
 from interp.prompt_pair import PromptPair
@@ -50,13 +50,7 @@ def _letters(
 ) -> list[Letter | None]:
     """One letter per prompt (two per pair, in order) under ``mode``; None: an invalid ``mc`` answer."""
     if mode == "mc":
-        texts = [
-            text
-            for start in range(0, len(prompts), batch_size)
-            for text in generate_answers(
-                handle, prompts[start : start + batch_size], template, MC_ANSWER_TOKENS
-            ).texts
-        ]
+        texts = answer_texts(handle, prompts, template, MC_ANSWER_TOKENS, batch_size)
         return [parse_letter(text) for text in texts]
     if mode == "prefix":
         options = [[p.option_a, p.option_b] for p in pairs for _ in range(2)]

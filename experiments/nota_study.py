@@ -22,7 +22,7 @@ from flipbank.mediconfusion import MC_ANSWER_TOKENS
 from flipbank.multiple_choice import NOTA, ChoiceItem, choice_prompt, nota_item, parse_choice
 from flipbank.nota_metrics import NotaSummary, nota_summary
 from interp.choice_scoring import letter_probabilities
-from interp.generation import generate_answers
+from interp.generation import answer_texts
 from interp.handle import ModelHandle
 from interp.prompts import PromptInput, PromptTemplate
 
@@ -58,12 +58,10 @@ def greedy_choices(
     """Each item's parsed greedy answer (None: no single option named)."""
     picks: list[int | None] = [None] * len(items)
     for group in _by_image(items):
-        for start in range(0, len(group), batch_size):
-            batch = group[start : start + batch_size]
-            prompts = choice_prompts([items[i] for i in batch])
-            texts = generate_answers(handle, prompts, template, MC_ANSWER_TOKENS).texts
-            for index, text in zip(batch, texts, strict=True):
-                picks[index] = parse_choice(text, items[index])
+        prompts = choice_prompts([items[i] for i in group])
+        texts = answer_texts(handle, prompts, template, MC_ANSWER_TOKENS, batch_size)
+        for index, text in zip(group, texts, strict=True):
+            picks[index] = parse_choice(text, items[index])
     return picks
 
 

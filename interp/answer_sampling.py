@@ -44,7 +44,7 @@ def sample_answers(
     if inputs is None:
         inputs = dict(encode_prompts(handle, prompts, template))
     seeds = [prompt_seed(seed, key) for key in keys]
-    sampler = NucleusSampler(temperature, top_p, seeds, repeats=n_samples)
+    sampler = NucleusSampler(temperature, top_p, seeds)
     decoded = decode(handle, inputs, max_new_tokens, stop_token_ids(handle), sampler, repeats=n_samples)
     texts = decoded_texts(handle, decoded.tokens, template)
     return [texts[row * n_samples : (row + 1) * n_samples] for row in range(len(prompts))]

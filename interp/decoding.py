@@ -57,7 +57,8 @@ def _nucleus(probabilities: Float[Tensor, " vocab"], top_p: float) -> tuple[Tens
 @dataclass
 class NucleusSampler:
     """Samples each row from softmax(logits / temperature) cut to its top-``top_p`` nucleus, on the CPU with
-    one generator per prompt (``seeds``, in prompt order; the samples of one prompt are consecutive rows),
+    one generator per prompt (``seeds``, in prompt order; a batch holds each prompt's samples as consecutive
+    rows, as many for every prompt),
     so a prompt's samples depend on its seed, not on its batch mates or the device, up to the last bits of
     its logits (a batch whose prompts share a picture runs after the reused image block, and a draw that
     falls on a boundary between two tokens may then go either way)."""
@@ -65,7 +66,6 @@ class NucleusSampler:
     temperature: float
     top_p: float
     seeds: Sequence[int]
-    repeats: int = 1
     _generators: list[torch.Generator] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,7 +80,7 @@ class NucleusSampler:
         picked = []
         for row, row_probabilities in enumerate(probabilities):
             ids, values = _nucleus(row_probabilities, self.top_p)
-            generator = self._generators[row // self.repeats]
+            generator = self._generators[row * len(self._generators) // len(probabilities)]
             picked.append(ids[torch.multinomial(values, 1, generator=generator)])
         return torch.cat(picked).to(logits.device)
 

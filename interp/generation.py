@@ -15,7 +15,7 @@ from interp.decoding import Decoded, decode, emitted_nll
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.image_prefix import image_prefix_inputs
-from interp.prompts import PromptInput, PromptTemplate, encode_prompts
+from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
 from interp.shared_prefix import SharedPrefix, forward_inputs
 
 
@@ -100,3 +100,19 @@ def generate_answers(
     if max_new_tokens == 1:
         return _one_token_answers(handle, forward_inputs(handle, prompts, template, prefix))
     return greedy_decode(handle, dict(encode_prompts(handle, prompts, template)), max_new_tokens, template)
+
+
+def answer_texts(
+    handle: ModelHandle,
+    prompts: Sequence[PromptInput],
+    template: PromptTemplate,
+    max_new_tokens: int,
+    batch_size: int = 8,
+) -> list[str]:
+    """The greedy answer texts of ``prompts``, in batches of ``batch_size`` (whole prompts; prompts with and
+    without images must not share a batch)."""
+    return [
+        text
+        for batch in batched(prompts, batch_size)
+        for text in generate_answers(handle, batch, template, max_new_tokens).texts
+    ]

@@ -69,7 +69,7 @@ def test_sampling_is_seeded_per_prompt_and_repeats_share_one_prefill(tiny_handle
     stops = stop_token_ids(tiny_handle)
 
     def sample(seeds: list[int], batch: dict[str, object]) -> torch.Tensor:
-        sampler = NucleusSampler(temperature=1.0, top_p=0.9, seeds=seeds, repeats=4)
+        sampler = NucleusSampler(temperature=1.0, top_p=0.9, seeds=seeds)
         return decode(tiny_handle, batch, 3, stops, pick=sampler, repeats=4).tokens
 
     both = sample([7, 8], inputs)
@@ -78,20 +78,20 @@ def test_sampling_is_seeded_per_prompt_and_repeats_share_one_prefill(tiny_handle
     assert torch.equal(both[4:], alone)  # the second prompt's samples ignore its batch mate
     assert len({tuple(row.tolist()) for row in both[:4]}) > 1  # a random model at T = 1 varies
     greedy = decode(tiny_handle, inputs, 3, stops)
-    near_greedy = NucleusSampler(temperature=1.0, top_p=1e-9, seeds=[1, 2], repeats=2)
+    near_greedy = NucleusSampler(temperature=1.0, top_p=1e-9, seeds=[1, 2])
     cut = decode(tiny_handle, inputs, 3, stops, pick=near_greedy, repeats=2)
     assert torch.equal(cut.tokens[::2], greedy.tokens) and torch.equal(cut.tokens[1::2], greedy.tokens)
 
 
 def test_nucleus_sampler_keeps_the_nucleus_and_its_proportions() -> None:
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.2]]))
-    sampler = NucleusSampler(temperature=1.0, top_p=0.6, seeds=[0], repeats=4000)
+    sampler = NucleusSampler(temperature=1.0, top_p=0.6, seeds=[0])
     picked = sampler(logits.repeat(4000, 1))
     counts = torch.bincount(picked, minlength=3).tolist()
     assert counts[2] == 0  # outside the nucleus {0, 1} (mass 0.8 ≥ 0.6; 0.5 alone is not)
     share = counts[0] / 4000  # 0.5 / 0.8 = 0.625; 4000 draws: σ ≈ 0.0077
     assert math.isclose(share, 0.625, abs_tol=0.04)
-    sharpened = NucleusSampler(temperature=0.5, top_p=1.0, seeds=[0], repeats=4000)(logits.repeat(4000, 1))
+    sharpened = NucleusSampler(temperature=0.5, top_p=1.0, seeds=[0])(logits.repeat(4000, 1))
     expected = torch.softmax(logits[0] / 0.5, -1)  # 0.66, 0.24, 0.11
     observed = torch.bincount(sharpened, minlength=3).double() / 4000
     assert torch.allclose(observed, expected.double(), atol=0.04)
