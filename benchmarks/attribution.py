@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from experiments.attribution_study import TOP_OVERLAP, real_patch_effects
+from experiments.steps.attribution_study import TOP_OVERLAP, real_patch_effects
 from flipbank.demo_bank import demo_image_root, load_demo_bank
 from flipbank.images import load_image
 from flipbank.statistics import spearman

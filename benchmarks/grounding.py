@@ -12,7 +12,7 @@ import argparse
 
 import torch
 
-from experiments.grounding_study import boxed_questions, grounding_rows
+from experiments.steps.grounding_study import boxed_questions, grounding_rows
 from experiments.timing import format_rows, time_interleaved
 from flipbank.demo_bank import demo_image_root, load_demo_bank
 from flipbank.demo_images import read_annotations

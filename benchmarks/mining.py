@@ -13,11 +13,11 @@ import argparse
 
 import torch
 
-from experiments.mining import default_image_loader, mine_batch
+from experiments.steps.mining import default_image_loader, mine_batch
 from experiments.timing import TimingRow, format_rows, time_interleaved
 from flipbank.demo_bank import demo_image_root, load_demo_bank
 from flipbank.images import ImageCondition
-from flipbank.mining_plan import MiningSettings, plan_jobs
+from flipbank.mining_plan import MiningConfig, plan_jobs
 from interp.handle import ModelHandle
 from interp.loading import load_model
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
@@ -32,7 +32,7 @@ def _report(arguments: argparse.Namespace, n_prompts: int, rows: list[TimingRow]
 
 
 def text_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int, list[TimingRow]]:
-    settings = MiningSettings(batch_size=arguments.batch_size)
+    settings = MiningConfig(batch_size=arguments.batch_size)
     jobs = plan_jobs(load_demo_bank(), settings)[: arguments.batch_size]
     load = default_image_loader(settings.blank_kind, settings.seed)
 
@@ -53,7 +53,7 @@ def text_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int, 
 
 
 def image_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int, list[TimingRow]]:
-    settings = MiningSettings(image_conditions=(ImageCondition.REAL,), batch_size=arguments.batch_size)
+    settings = MiningConfig(image_conditions=(ImageCondition.REAL,), batch_size=arguments.batch_size)
     questions = load_demo_bank(image_root=demo_image_root())
     jobs = plan_jobs(questions, settings)[: arguments.batch_size]
     load = default_image_loader(settings.blank_kind, settings.seed)

@@ -22,9 +22,9 @@ import torch
 
 from benchmarks.peer_patching import demo_pairs
 from benchmarks.peer_sae import random_jumprelu_sae
-from experiments.mining import mine
+from experiments.steps.mining import mine
 from flipbank.demo_bank import load_demo_bank
-from flipbank.mining_plan import MiningSettings
+from flipbank.mining_plan import MiningConfig
 from flipbank.mining_store import ROWS_FILE, merge_shards
 from flipbank.records import QuestionRecord
 from interp.handle import ModelHandle
@@ -39,9 +39,7 @@ LAYER = 9
 MULTIPLES = (1, 2, 4)
 
 
-def _mine(
-    handle: ModelHandle, questions: list[QuestionRecord], folder: Path, settings: MiningSettings
-) -> Path:
+def _mine(handle: ModelHandle, questions: list[QuestionRecord], folder: Path, settings: MiningConfig) -> Path:
     return mine(handle, questions, FEW_SHOT_TEMPLATE, settings, folder, progress=False).rows_path
 
 
@@ -64,7 +62,7 @@ def scaling_tasks(
         chosen_pairs = demo_pairs(pairs * multiple)
 
         def mining(chosen: list[QuestionRecord] = chosen) -> object:
-            return _mine(handle, chosen, scratch / f"mine-{next(counter)}", MiningSettings())
+            return _mine(handle, chosen, scratch / f"mine-{next(counter)}", MiningConfig())
 
         def patching(chosen_pairs: list[PromptPair] = chosen_pairs) -> object:
             return patched_margins(handle, chosen_pairs, LAYER, features, FEW_SHOT_TEMPLATE, progress=False)
@@ -151,7 +149,7 @@ def shard_main(shard: str, questions: int, batch_size: int, output: Path) -> Non
     """One mining process of the sharded check (``shard`` is "index/count"), with one torch thread."""
     torch.set_num_threads(1)
     index, count = (int(part) for part in shard.split("/"))
-    settings = MiningSettings(batch_size=batch_size, shard_index=index, shard_count=count)
+    settings = MiningConfig(batch_size=batch_size, shard_index=index, shard_count=count)
     _mine(load_model("gemma3-270m"), load_demo_bank()[:questions], output, settings)
 
 

@@ -13,7 +13,7 @@ from interp.prompts import PromptStyle, PromptTemplate
 
 
 @dataclass(frozen=True)
-class ModelOptions:
+class ModelConfig:
     """Which model to load and how to prompt it. ``device``/``dtype`` None means automatic; ``adapter`` is a
     PEFT adapter folder or HF id loaded onto the model (`interp.adapters.with_adapter`)."""
 
@@ -29,7 +29,7 @@ class ModelOptions:
         return PromptTemplate(self.prompt_style)
 
 
-def load_handle(options: ModelOptions) -> ModelHandle:
+def load_handle(options: ModelConfig) -> ModelHandle:
     """The model of ``options`` loaded, with its adapter when one is named."""
     handle = load_model(options.spec, device=options.device, dtype=options.dtype)
     return handle if options.adapter is None else with_adapter(handle, options.adapter)

@@ -44,7 +44,7 @@ def path_fingerprint(path: Path) -> str:
 
 
 @dataclass(frozen=True)
-class QuestionSource:
+class QuestionsConfig:
     """A question set: ``kind`` with its ``path`` and ``image_root`` (unused for the demo bank).
     ``patient_pattern`` finds the patient in an image path where a record names none (MIMIC-CXR's
     ``pNN/pNNNNNNNN/`` by default; None: only explicit ``patient_id`` fields)."""
@@ -67,7 +67,7 @@ class QuestionSource:
         return f"{self.kind}{where}" + ("" if self.limit is None else f"[:{self.limit}]")
 
 
-def _read(source: QuestionSource) -> ReadResult:
+def _read(source: QuestionsConfig) -> ReadResult:
     if source.path is None:
         raise ValueError(f"question source {source.kind!r} needs a path (--questions)")
     root, skip = source.image_root, source.skip_invalid
@@ -78,7 +78,7 @@ def _read(source: QuestionSource) -> ReadResult:
     return read_hf_psf_med(source.path, config=source.hf_config, image_root=root, skip_invalid=skip)
 
 
-def read_source(source: QuestionSource, with_images: bool) -> ReadResult:
+def read_source(source: QuestionsConfig, with_images: bool) -> ReadResult:
     """Every question of ``source`` (``limit`` not applied) with the records its reader skipped and where
     each record is; for the demo bank, image paths resolve when ``with_images``."""
     if source.kind in SHIPPED_BANKS:
@@ -92,7 +92,7 @@ def read_source(source: QuestionSource, with_images: bool) -> ReadResult:
 
 
 def load_questions(
-    source: QuestionSource, with_images: bool, screen: RecordScreen | None = None
+    source: QuestionsConfig, with_images: bool, screen: RecordScreen | None = None
 ) -> list[QuestionRecord]:
     """The questions of ``source``; for the demo bank, image paths resolve when ``with_images``. With
     ``skip_invalid``, records that fail a preflight check of ``screen`` (default: images checked when

@@ -63,10 +63,10 @@ def run_step(folder: Path, step: str, work: Callable[[], None], force: bool = Fa
     return seconds
 
 
-def newest_run_folder(root: Path) -> Path | None:
-    """The run folder under ``root`` whose last step finished most recently (folders without a finished step
-    count by their configuration's time); None when ``root`` holds no run folder."""
-    runs = [folder for folder in root.glob("*") if (folder / run_files.STUDY_CONFIG).is_file()]
+def newest_run_folder(*roots: Path) -> Path | None:
+    """The run folder under any of ``roots`` whose last step finished most recently (folders without a
+    finished step count by their configuration's time); None when no root holds a run folder."""
+    runs = [f for root in roots for f in root.glob("*") if (f / run_files.STUDY_CONFIG).is_file()]
     if not runs:
         return None
 

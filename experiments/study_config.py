@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from experiments.model_options import ModelOptions
-from experiments.question_sources import QuestionSource, path_fingerprint
+from experiments.model_options import ModelConfig
+from experiments.question_sources import QuestionsConfig, path_fingerprint
 from flipbank.causal_metrics import DEFAULT_GAP_FLOOR
 from flipbank.images import ImageCondition
 from flipbank.mediconfusion import CONFUSION_MODES, ConfusionMode
@@ -25,7 +25,7 @@ ALL_CONDITIONS = (ImageCondition.REAL, ImageCondition.BLANK, ImageCondition.SWAP
 
 
 @dataclass(frozen=True)
-class SAESource:
+class SAEConfig:
     """The SAE a study decodes with: the demo SAE, a sae-lens release + id, or a local folder."""
 
     kind: SAEKind = "demo"
@@ -60,7 +60,7 @@ class ComparisonConfig:
     here (its ``layers`` come from each arm), on at most ``max_training_pairs`` pairs."""
 
     arms: tuple[ArmConfig, ...]
-    extra_sets: tuple[QuestionSource, ...] = ()
+    extra_sets: tuple[QuestionsConfig, ...] = ()
     eval_fraction: float = 0.25
     training: LoraTrainingConfig = field(default_factory=LoraTrainingConfig)
     max_training_pairs: int | None = None
@@ -151,22 +151,22 @@ class StudyConfig:
     one (the default), removed (none) or swapped for another patient's. ``control_pairs``, ``sweep_pairs``
     and ``clamp_questions`` are seeded stratified samples drawn with ``seed`` (None: all). The layer sweep
     patches ``sweep_layers`` (None: every decoder layer). Patching reports how many FlipBank pairs have
-    |m_orig − m_para| below ``gap_floor`` logits, where per-pair recovery is fragile. Without a ``feature``,
-    patching and clamping study the top feature by mean |Δf|, or with ``feature_from = "attribution"`` the
-    feature whose real delta-only patch moved the margin most among attribution patching's candidates.
-    ``attribution_steps`` switches attribution patching to AtP*'s integrated gradients with that many points
-    (None: plain AtP, the gradient at the paraphrase).
+    |original_margin − paraphrase_margin| below ``gap_floor`` logits, where per-pair recovery is fragile.
+    Without a ``feature``, patching and clamping study the top feature by mean |Δf|, or with
+    ``feature_from = "attribution"`` the feature whose real delta-only patch moved the margin most among
+    attribution patching's candidates. ``attribution_steps`` switches attribution patching to AtP*'s
+    integrated gradients with that many points (None: plain AtP, the gradient at the paraphrase).
     ``boxes`` is a CSV of finding boxes in pixels (`flipbank.box_readers`) or PadChest-GR's grounded
     reports (a ``.json``, `flipbank.padchest_gr`); the shipped demo banks bring their true boxes."""
 
     name: str
-    model: ModelOptions
-    questions: QuestionSource = field(default_factory=QuestionSource)
+    model: ModelConfig
+    questions: QuestionsConfig = field(default_factory=QuestionsConfig)
     image_conditions: tuple[ImageCondition, ...] = (ImageCondition.NONE,)
     answer_source: AnswerSource = "greedy"
     max_new_tokens: int = 1
     similarity_threshold: float = 0.95
-    sae: SAESource = field(default_factory=SAESource)
+    sae: SAEConfig = field(default_factory=SAEConfig)
     feature: int | None = None
     feature_from: Literal["attribution"] | None = None
     attribution_steps: int | None = None
@@ -202,7 +202,7 @@ class StudyConfig:
 
     def content_hash(self) -> str:
         """A short sha256 of the configuration (batch size excluded: it changes timing, not results) and of
-        the question file's content (`QuestionSource.fingerprint`), so that a file replaced at the same path
+        the question file's content (`QuestionsConfig.fingerprint`), so that a file replaced at the same path
         gets its own run folder; likewise an adapter folder's content. ``sweep_layers``, ``comparison`` and
         ``model.adapter`` enter only when set, and the shipped demo bank has no
         fingerprint, so configurations that use neither keep the hash they had before either existed."""

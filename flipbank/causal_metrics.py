@@ -19,11 +19,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from flipbank.statistics import ConfidenceInterval, bootstrap_mean_ci, bootstrap_ratio_ci
 
-#: |m_orig − m_para| at or below this makes recovery undefined (division by ~0); such pairs get NaN recovery
-#: and are left out of the aggregate recovery too (their weight |gap| in it would be ~0 anyway).
+#: |original_margin − paraphrase_margin| at or below this makes recovery undefined (division by ~0); such
+#: pairs get NaN recovery and are left out of the aggregate recovery too (their weight |gap| in it would be ~0
+#: anyway).
 MIN_MARGIN_GAP = 1e-6
-#: Pairs with |m_orig − m_para| below this (logits) are counted in ``n_below_gap_floor``: their per-pair
-#: recovery is a ratio over a near-zero gap and can be huge for a tiny shift. They are reported, not dropped.
+#: Pairs with |original_margin − paraphrase_margin| below this (logits) are counted in
+#: ``n_below_gap_floor``: their per-pair recovery is a ratio over a near-zero gap and can be huge for a tiny
+#: shift. They are reported, not dropped.
 DEFAULT_GAP_FLOOR = 0.1
 #: The columns of a summary row, in order (``as_row`` of either summary gives all of them).
 SUMMARY_COLUMNS = (
@@ -54,16 +56,24 @@ COUNT_COLUMNS = ("n", "n_sign_flips", "n_parsed_not_sign_flips", "n_below_gap_fl
 Row = dict[str, float | int]
 
 
-def patch_outcomes(m_orig: ArrayLike, m_para: ArrayLike, m_patched: ArrayLike) -> pd.DataFrame:
-    """Per pair, in logits: gap = m_orig − m_para; delta_margin = m_patched − m_para; recovery =
-    delta_margin / gap (NaN when |gap| ≤ ``MIN_MARGIN_GAP``); sign_flip = m_orig and m_para have strictly
-    opposite signs; full_reversal = a sign-flip pair whose patched margin has the original's sign (False on
-    every other pair, where the original's sign may hold with no patch at all); shift toward the original =
-    delta_margin·sign(gap)."""
-    original, paraphrase, patched = (np.asarray(a, dtype=np.float64) for a in (m_orig, m_para, m_patched))
+def patch_outcomes(
+    original_margin: ArrayLike, paraphrase_margin: ArrayLike, patched_margin: ArrayLike
+) -> pd.DataFrame:
+    """Per pair, in logits: gap = original_margin − paraphrase_margin; delta_margin = patched_margin −
+    paraphrase_margin; recovery = delta_margin / gap (NaN when |gap| ≤ ``MIN_MARGIN_GAP``); sign_flip =
+    original_margin and paraphrase_margin have strictly opposite signs; full_reversal = a sign-flip pair whose
+    patched margin has the original's sign (False on every other pair, where the original's sign may hold with
+    no patch at all); shift toward the original = delta_margin·sign(gap)."""
+    original, paraphrase, patched = (
+        np.asarray(a, dtype=np.float64) for a in (original_margin, paraphrase_margin, patched_margin)
+    )
     if not original.shape == paraphrase.shape == patched.shape:
-        raise ValueError("m_orig, m_para and m_patched must have the same length")
-    for name, values in (("m_orig", original), ("m_para", paraphrase), ("m_patched", patched)):
+        raise ValueError("original_margin, paraphrase_margin and patched_margin must have the same length")
+    for name, values in (
+        ("original_margin", original),
+        ("paraphrase_margin", paraphrase),
+        ("patched_margin", patched),
+    ):
         if not np.isfinite(values).all():
             raise ValueError(f"{name} contains NaN or infinite margins")
     gap, delta = original - paraphrase, patched - paraphrase
@@ -72,9 +82,9 @@ def patch_outcomes(m_orig: ArrayLike, m_para: ArrayLike, m_patched: ArrayLike) -
     sign_flip = np.sign(original) * np.sign(paraphrase) < 0
     return pd.DataFrame(
         {
-            "m_orig": original,
-            "m_para": paraphrase,
-            "m_patched": patched,
+            "original_margin": original,
+            "paraphrase_margin": paraphrase,
+            "patched_margin": patched,
             "gap": gap,
             "delta_margin": delta,
             "recovery": recovery,
@@ -135,8 +145,8 @@ class PatchingSummary:
 
 @dataclass(frozen=True)
 class NonFlipControlSummary:
-    """The non-flip control arm: how far the patch moves margins that already agree, mean |m_patched −
-    m_para| (logits). Recovery and reversals are not defined for it and are NaN in its row."""
+    """The non-flip control arm: how far the patch moves margins that already agree, mean |patched_margin −
+    paraphrase_margin| (logits). Recovery and reversals are not defined for it and are NaN in its row."""
 
     n: int
     mean_abs_delta_margin: float
@@ -211,7 +221,8 @@ def summarise_patching(
 
 
 def summarise_non_flip_control(outcomes: pd.DataFrame, seed: int = 0) -> NonFlipControlSummary:
-    """The non-flip control arm: mean |m_patched − m_para| with its bootstrap CI, and nothing else."""
+    """The non-flip control arm: mean |patched_margin − paraphrase_margin| with its bootstrap CI, and
+    nothing else."""
     moved = np.abs(_column(outcomes, "delta_margin"))
     return NonFlipControlSummary(len(outcomes), _mean(moved), bootstrap_mean_ci(moved, seed=seed))
 

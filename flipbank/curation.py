@@ -16,7 +16,7 @@ PAPER_SIMILARITY_THRESHOLD = 0.95
 
 
 @dataclass(frozen=True)
-class CurationSettings:
+class CurationConfig:
     """Which image condition's answers to compare, and the similarity bar (the paper's 0.95 is on the
     BioClinicalBERT scale; other embedding models need their own calibration)."""
 
@@ -66,7 +66,7 @@ def curate_flipbank(
     rows: pd.DataFrame,
     questions: Sequence[QuestionRecord],
     similarity: SentenceSimilarity,
-    settings: CurationSettings,
+    settings: CurationConfig,
 ) -> CurationResult:
     """Select the FlipBank from mining rows; similarity is computed only for pairs that flip."""
     pairs = answer_pairs(rows, settings.image_condition)

@@ -42,7 +42,7 @@ DEMO_BANK_PATH = Path(__file__).parent / "data" / "demo_bank.json"
 
 
 @dataclass(frozen=True)
-class DemoBankSpec:
+class DemoBankConfig:
     """A generated question bank: its file, seed, size, patients' id prefix (``p<prefix>…``) and question id
     prefix."""
 
@@ -53,10 +53,10 @@ class DemoBankSpec:
     id_prefix: str = "demo"
 
 
-DEMO_BANK = DemoBankSpec(DEMO_BANK_PATH, DEMO_SEED, DEMO_QUESTION_COUNT)
+DEMO_BANK = DemoBankConfig(DEMO_BANK_PATH, DEMO_SEED, DEMO_QUESTION_COUNT)
 #: A second, smaller bank in other phrasings (another seed draws other templates and synonyms), on patients
 #: of its own (p93…): the second evaluation set of the configuration comparison.
-REPHRASED_BANK = DemoBankSpec(
+REPHRASED_BANK = DemoBankConfig(
     DEMO_BANK_PATH.with_name("demo_bank_rephrased.json"),
     20261203,
     84,
@@ -235,7 +235,7 @@ def demo_filename(patient: int, image_number: int, prefix: str = "90") -> str:
     return f"synthetic/p{prefix}/p{prefix}{patient:06d}/s{prefix}{image_number:06d}.png"
 
 
-def generate_document(spec: DemoBankSpec = DEMO_BANK) -> dict[str, object]:
+def generate_document(spec: DemoBankConfig = DEMO_BANK) -> dict[str, object]:
     """A demo bank as a PSF-Med MIMIC JSON document (rows under `results`)."""
     seed = spec.seed
     questions = generate_questions(seed, spec.count)
@@ -270,11 +270,11 @@ def generate_document(spec: DemoBankSpec = DEMO_BANK) -> dict[str, object]:
     }
 
 
-def demo_bank_text(spec: DemoBankSpec = DEMO_BANK) -> str:
+def demo_bank_text(spec: DemoBankConfig = DEMO_BANK) -> str:
     return json.dumps(generate_document(spec), indent=2, ensure_ascii=False) + "\n"
 
 
-def write_demo_bank(spec: DemoBankSpec = DEMO_BANK) -> Path:
+def write_demo_bank(spec: DemoBankConfig = DEMO_BANK) -> Path:
     """Writes a demo bank atomically and returns its path."""
     with atomic_path(spec.path) as temporary:
         temporary.write_text(demo_bank_text(spec), encoding="utf-8")

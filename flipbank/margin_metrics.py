@@ -1,6 +1,6 @@
-"""Margin-level consistency: the mean |m_orig − m_para| over (original, paraphrase) pairs, the LoRA paper's
-metric (1.63 → 0.33 logits on MedGemma-4B with targeted LoRA), with a bootstrap CI over questions.
-
+"""Margin-level consistency: the mean |original_margin − paraphrase_margin| over (original, paraphrase)
+pairs, the LoRA paper's metric (1.63 → 0.33 logits on MedGemma-4B with targeted LoRA), with a bootstrap CI
+over questions.
 >>> rows = pd.DataFrame({
 ...     "question_id": ["a", "a", "a", "b", "b"], "variant_index": [0, 1, 2, 0, 1],
 ...     "image_condition": ["real"] * 5, "parsed_answer": ["yes", "yes", "no", "no", "no"],
@@ -23,9 +23,9 @@ from flipbank.statistics import DEFAULT_SEED
 def mean_margin_difference(
     frame: pd.DataFrame, *, image_condition: str = "real", seed: int = DEFAULT_SEED
 ) -> RateEstimate:
-    """Per question, the mean of |m_orig − m_para| over its paraphrases; their mean over questions with a
-    bootstrap CI (the same shape as a rate, in logits). Rows without scores (``scores_available`` false)
-    are left out; questions left with no pair are ``n_excluded``."""
+    """Per question, the mean of |original_margin − paraphrase_margin| over its paraphrases; their mean over
+    questions with a bootstrap CI (the same shape as a rate, in logits). Rows without scores
+    (``scores_available`` false) are left out; questions left with no pair are ``n_excluded``."""
     rows = condition_rows(frame, image_condition, ["margin", "scores_available"])
     scored = rows.loc[rows["scores_available"].astype(bool)]
     originals = per_question_originals(scored, "margin")

@@ -19,7 +19,7 @@ AnswerSource = Literal["greedy", "forced_choice"]
 
 
 @dataclass(frozen=True)
-class MiningSettings:
+class MiningConfig:
     """What a mining run asks: image conditions, the blank image, the seed, the answer length, the shard, and
     a label of any intervention active during the run (e.g. a clamp), which is part of its fingerprint."""
 
@@ -78,7 +78,7 @@ def _image_for(
     return None
 
 
-def plan_jobs(questions: Sequence[QuestionRecord], settings: MiningSettings) -> list[MiningJob]:
+def plan_jobs(questions: Sequence[QuestionRecord], settings: MiningConfig) -> list[MiningJob]:
     """Every job of this shard, grouped by image condition (a batch is all-image or all-text). Swap partners
     are another patient's image (see ``swap_partners``), drawn over the whole question set, so every shard
     sees the same partner."""
@@ -105,7 +105,7 @@ def questions_fingerprint(questions: Sequence[QuestionRecord]) -> str:
 
 
 def run_fingerprint(
-    model_spec: str, template: str, questions: Sequence[QuestionRecord], settings: MiningSettings
+    model_spec: str, template: str, questions: Sequence[QuestionRecord], settings: MiningConfig
 ) -> dict[str, object]:
     """Everything that changes a mining row's content; a results folder only takes rows of one fingerprint.
     (``batch_size`` and ``rows_per_part`` change only the schedule, not the rows, so they are left out.)"""

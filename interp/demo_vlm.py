@@ -1,7 +1,7 @@
 """The demo vision-language model ``demo-vlm``: MedGemma's architecture around the real Gemma 3 270M, with a
 vision tower, projector and LoRA trained here and shipped with the package (`SHIPPED_DEMO_VLM`, rebuilt by
-``python -m experiments.demo_vlm_build``). On first use the shipped weights are merged into a full model
-folder in the workbench cache, named by their content hash; later loads take seconds.
+``python -m experiments.stand_ins.demo_vlm_build``). On first use the shipped weights are merged into a full
+model folder in the workbench cache, named by their content hash; later loads take seconds.
 
 >>> from interp import load_model
 >>> with torch.inference_mode():  # doctest: +SKIP
@@ -67,7 +67,7 @@ def missing_trained_parts(folder: Path = SHIPPED_DEMO_VLM) -> str | None:
         return None
     return (
         f"the demo VLM's trained parts are missing from {folder} ({', '.join(missing)}); train them with "
-        "`python -m experiments.demo_vlm_build --ship` (about an hour on 2 CPU cores)"
+        "`python -m experiments.stand_ins.demo_vlm_build --ship` (about an hour on 2 CPU cores)"
     )
 
 

@@ -71,7 +71,7 @@ def _load_config(source: str, revision: str | None, offline: bool) -> Pretrained
 
 
 @dataclass(frozen=True)
-class LoadOptions:
+class LoadConfig:
     """Where the files come from and how the weights are placed."""
 
     placement: Placement
@@ -80,7 +80,7 @@ class LoadOptions:
     device_map: str | None = None
 
 
-def _load_weights(source: str, config: PretrainedConfig, options: LoadOptions) -> PreTrainedModel:
+def _load_weights(source: str, config: PretrainedConfig, options: LoadConfig) -> PreTrainedModel:
     model_class: type[PreTrainedModel]
     if config.model_type in MULTIMODAL_MODEL_TYPES:
         model_class = Gemma3ForConditionalGeneration
@@ -134,7 +134,7 @@ def load_model(
     such as ``"auto"`` spreads a large model over GPUs). ``offline`` defaults to ``HF_HUB_OFFLINE``."""
     if offline is None:
         offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-    options = LoadOptions(choose_placement(device, dtype), revision, offline, device_map)
+    options = LoadConfig(choose_placement(device, dtype), revision, offline, device_map)
     source = resolve_spec_folder(spec, cache_dir)
     config = _load_config(source, revision, offline)
     model = _load_weights(source, config, options)

@@ -20,7 +20,7 @@ from interp.handle import ModelHandle
 from interp.hooks import ResidEdit, ResidEditFunction
 from interp.margin import yes_minus_no_margin
 from interp.prompt_pair import PromptPair
-from interp.prompts import PromptInput, PromptTemplate
+from interp.prompts import PromptInput, PromptTemplate, has_image
 from interp.resid_cache import final_token_resid
 from interp.shared_prefix import SharedPrefix, forward_inputs, prefix_for_prompts
 
@@ -44,7 +44,7 @@ def margins_of(
         logits = last_position_logits(handle, forward_inputs(handle, batch, template, prefix))
         return yes_minus_no_margin(logits, tokens).cpu()
 
-    margins = [chunk for _, chunk in map_batches(prompts, batch_size, run)]
+    margins = [chunk for _, chunk in map_batches(prompts, batch_size, run, group=has_image)]
     return torch.cat(margins) if margins else torch.zeros(0)
 
 

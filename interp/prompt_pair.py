@@ -1,6 +1,6 @@
 """The one pair type of the workbench: an original question and its paraphrase as prompts (same image, if
 any), with what is known about them. A FlipBank record (`flipbank.records.FlipCase`, on disk, images by
-path) becomes a `PromptPair` once its image is loaded (`experiments.flip_pairs.flipbank_pairs`), and the
+path) becomes a `PromptPair` once its image is loaded (`experiments.steps.flip_pairs.flipbank_pairs`), and the
 same object then goes through feature ranking, attribution, patching, the layer sweep and the figures.
 
 >>> pair = PromptPair(PromptInput("Is there an effusion?"), PromptInput("Any fluid at the bases?"))

@@ -68,6 +68,11 @@ class PromptInput:
     image: Image.Image | None = None
 
 
+def has_image(prompt: PromptInput) -> bool:
+    """Whether ``prompt`` shows an image: a batch holds image prompts or text prompts, never both."""
+    return prompt.image is not None
+
+
 def _few_shot_text(question: str, template: PromptTemplate, image_marker: str) -> str:
     shots = "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in template.few_shot_examples)
     return f"{shots}{image_marker}Question: {question.strip()}\nAnswer:"

@@ -13,7 +13,7 @@ from interp.batching import map_batches
 from interp.forward import run_model
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
-from interp.prompts import PromptInput, PromptTemplate
+from interp.prompts import PromptInput, PromptTemplate, has_image
 from interp.shared_prefix import SharedPrefix, forward_inputs
 
 
@@ -52,9 +52,10 @@ def final_token_resid(
     prefix: SharedPrefix | None = None,
 ) -> Float[Tensor, "prompt layer d_model"]:
     """``resid_post`` at the last prompt position for each of ``layers`` (in the given order), kept on
-    the CPU in float32; the forward pass stops after the deepest requested layer, and a prompt that repeats
-    is run once. With ``prefix`` only the tokens after the shared prefix are run (text prompts). A batch
-    that runs out of memory is retried at half the size (``interp.batching``)."""
+    the CPU in float32; the forward pass stops after the deepest requested layer, a prompt that repeats is
+    run once, and image and text prompts never share a batch. With ``prefix`` only the tokens after the
+    shared prefix are run (text prompts). A batch that runs out of memory is retried at half the size
+    (``interp.batching``). Every final-token capture of the workbench goes through here."""
     unique, rows = _distinct(prompts)
     chunks = [
         chunk
@@ -62,6 +63,7 @@ def final_token_resid(
             unique,
             batch_size,
             lambda batch: _capture_final(handle, batch, template, layers, prefix),
+            group=has_image,
             progress="resid" if progress else None,
         )
     ]

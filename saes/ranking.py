@@ -14,13 +14,11 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.batching import map_batches
-from interp.forward import last_position_logits
 from interp.handle import ModelHandle
-from interp.hooks import ResidCapture
-from interp.margin import yes_minus_no_margin
+from interp.patching import margins_of
 from interp.prompt_pair import PromptPair
-from interp.prompts import PromptInput, PromptTemplate, encode_prompts
+from interp.prompts import PromptTemplate
+from interp.resid_cache import final_token_resid
 from saes.feature_table import RankingConfig, feature_table
 from saes.features import encode_all
 from saes.loading import LoadedSAE
@@ -37,70 +35,8 @@ class PairActivations:
 
     f_original: Float[Tensor, "pair d_sae"]
     f_paraphrase: Float[Tensor, "pair d_sae"]
-    margin_original: Float[Tensor, " pair"]
-    margin_paraphrase: Float[Tensor, " pair"]
-
-
-def _unique_prompts(pairs: Sequence[PromptPair]) -> tuple[list[PromptInput], list[int], list[int]]:
-    """Distinct prompts (an original shared by many pairs runs once) and each pair's two prompt indices."""
-    index: dict[tuple[str, int], int] = {}
-    prompts: list[PromptInput] = []
-
-    def slot(prompt: PromptInput) -> int:
-        key = (prompt.question, id(prompt.image))
-        if key not in index:
-            index[key] = len(prompts)
-            prompts.append(prompt)
-        return index[key]
-
-    originals = [slot(pair.original) for pair in pairs]
-    paraphrases = [slot(pair.paraphrase) for pair in pairs]
-    return prompts, originals, paraphrases
-
-
-def _run_batch(
-    handle: ModelHandle, layer: int, inputs: dict[str, Tensor], template: PromptTemplate, need_margins: bool
-) -> tuple[Tensor, Tensor | None]:
-    margins = None
-    with ResidCapture(handle.layers, [layer], positions="last", stop_early=not need_margins) as capture:
-        if need_margins:
-            logits = last_position_logits(handle, inputs)
-            margins = yes_minus_no_margin(logits, handle.yes_no_tokens(template.answer_leading_space)).cpu()
-        else:
-            with torch.inference_mode():
-                handle.model(**inputs, use_cache=False)
-    return capture.activations[layer], margins
-
-
-def _features_and_margins(
-    handle: ModelHandle,
-    loaded: LoadedSAE,
-    prompts: list[PromptInput],
-    template: PromptTemplate,
-    need_margins: bool,
-    batch_size: int,
-    progress: bool,
-) -> tuple[Tensor, Tensor]:
-    """Features (float32, CPU) and margins per prompt, in prompt order; image and text-only prompts are
-    batched apart, and a batch that runs out of memory is retried at half the size."""
-    features = torch.zeros(len(prompts), loaded.d_sae)
-    margins = torch.full((len(prompts),), float("nan"))
-
-    def run(chunk: Sequence[int]) -> tuple[Tensor, Tensor | None]:
-        inputs = encode_prompts(handle, [prompts[i] for i in chunk], template)
-        resid, batch_margins = _run_batch(handle, loaded.layer, inputs, template, need_margins)
-        return encode_all(loaded.sae, resid).float().cpu(), batch_margins
-
-    def has_image(index: int) -> bool:
-        return prompts[index].image is not None
-
-    order = sorted(range(len(prompts)), key=has_image)  # text first, then images; stable within each
-    bar = "pair features" if progress else None
-    for chunk, (batch_features, batch_margins) in map_batches(order, batch_size, run, has_image, bar):
-        features[list(chunk)] = batch_features
-        if batch_margins is not None:
-            margins[list(chunk)] = batch_margins
-    return features, margins
+    original_margin: Float[Tensor, " pair"]
+    paraphrase_margin: Float[Tensor, " pair"]
 
 
 def collect_pair_activations(
@@ -111,27 +47,25 @@ def collect_pair_activations(
     batch_size: int = 16,
     progress: bool = False,
 ) -> PairActivations:
-    """SAE-encode the final-token ``resid_post`` of both sides of each pair. When every pair carries its
-    margins the forward pass stops right after the SAE's layer; otherwise it runs on to read the margins."""
-    prompts, original_ids, paraphrase_ids = _unique_prompts(pairs)
-    need_margins = not all(pair.has_margins for pair in pairs)
-    features, margins = _features_and_margins(
-        handle, loaded, prompts, template, need_margins, batch_size, progress
-    )
-    if need_margins:
-        margin_original, margin_paraphrase = margins[original_ids], margins[paraphrase_ids]
+    """SAE-encode the final-token ``resid_post`` of both sides of each pair (`interp.resid_cache`, stopped
+    after the SAE's layer; a prompt shared by many pairs runs once). Pairs that do not all carry their
+    margins get them from a clean run (`interp.patching.margins_of`)."""
+    prompts = [pair.original for pair in pairs] + [pair.paraphrase for pair in pairs]
+    resid = final_token_resid(handle, prompts, template, [loaded.layer], batch_size, progress)[:, 0]
+    features = encode_all(loaded.sae, resid).float().cpu()  # (2·pair, d_sae), originals first
+    if all(pair.has_margins for pair in pairs):
+        known = [p.original_margin for p in pairs] + [p.paraphrase_margin for p in pairs]
+        margins = torch.tensor([float(m or 0.0) for m in known])
     else:
-        margin_original = torch.tensor([float(p.original_margin or 0.0) for p in pairs])
-        margin_paraphrase = torch.tensor([float(p.paraphrase_margin or 0.0) for p in pairs])
-    return PairActivations(
-        features[original_ids], features[paraphrase_ids], margin_original, margin_paraphrase
-    )
+        margins = margins_of(handle, prompts, template, batch_size)
+    n = len(pairs)
+    return PairActivations(features[:n], features[n:], margins[:n], margins[n:])
 
 
 def flip_labels(pairs: Sequence[PromptPair], activations: PairActivations) -> tuple[np.ndarray, list[str]]:
     """Each pair's flip: the parsed-answer flip when known, else a margin sign change (and which it was)."""
     sign_change = (
-        torch.sign(activations.margin_original) != torch.sign(activations.margin_paraphrase)
+        torch.sign(activations.original_margin) != torch.sign(activations.paraphrase_margin)
     ).numpy()
     flipped = [
         bool(p.flipped) if p.flipped is not None else bool(s) for p, s in zip(pairs, sign_change, strict=True)
@@ -181,7 +115,7 @@ def rank_features(
 ) -> FeatureRanking:
     """Rank the features of already collected pair activations (no model runs here)."""
     delta_f = (activations.f_paraphrase - activations.f_original).double().numpy()
-    delta_margin = (activations.margin_paraphrase - activations.margin_original).double().numpy()
+    delta_margin = (activations.paraphrase_margin - activations.original_margin).double().numpy()
     flipped, sources = flip_labels(pairs, activations)
     phenomena = [pair.phenomenon for pair in pairs]
     registers = [pair_register(pair.phenomenon, pair.paraphrase.question) for pair in pairs]
@@ -193,8 +127,8 @@ def rank_features(
             "question_id": [pair.question_id for pair in pairs],
             "phenomenon": phenomena,
             "register": registers,
-            "margin_original": activations.margin_original.double().numpy(),
-            "margin_paraphrase": activations.margin_paraphrase.double().numpy(),
+            "original_margin": activations.original_margin.double().numpy(),
+            "paraphrase_margin": activations.paraphrase_margin.double().numpy(),
             "delta_margin": delta_margin,
             "flipped": flipped,
             "flip_source": sources,

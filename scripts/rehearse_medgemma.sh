@@ -57,7 +57,7 @@ mkdir -p "$workdir"
 workdir="$(cd "$workdir" && pwd)"
 python="${PSF_REHEARSAL_PYTHON:-.venv/bin/python}"  # the workbench's interpreter; psf-workbench sits beside it
 workbench="$(dirname "$python")/psf-workbench"
-rehearsal=("$python" -m experiments.rehearsal)
+rehearsal=("$python" -m experiments.commands.rehearsal)
 printf '{"scale": "%s", "questions": %s, "paraphrases": %s}\n' "$scale" "$n_questions" "$n_paraphrases" \
     > "$workdir/settings.json"
 

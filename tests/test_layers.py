@@ -53,3 +53,42 @@ def test_importing_flipbank_loads_no_torch_and_no_model_side() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+#: experiments/ is rooms over a base (the study's configuration and run folder, its top-level modules):
+#: steps compute, reporting draws what steps wrote, stand_ins build the demo VLM and the rehearsal model, and
+#: commands (the command line, preflight and the runners) may use any of them.
+ROOMS = {
+    "": {""},
+    "steps": {"", "steps"},
+    "reporting": {"", "steps", "reporting"},
+    "stand_ins": {"", "stand_ins"},
+    "commands": {"", "steps", "reporting", "stand_ins", "commands"},
+}
+
+
+def _experiments_rooms(file: Path) -> set[str]:
+    """The rooms of experiments/ that ``file`` imports ("" for the base modules)."""
+    found = set()
+    for node in ast.walk(ast.parse(file.read_text(), str(file))):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module is not None and node.level == 0:
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "experiments" and len(parts) > 1:
+                found.add(parts[1] if parts[1] in ROOMS else "")
+    return found
+
+
+@pytest.mark.parametrize("room", sorted(ROOMS))
+def test_experiments_rooms_import_only_what_they_may(room: str) -> None:
+    folder = ROOT / "experiments" / room
+    files = sorted(folder.glob("*.py")) if room else sorted((ROOT / "experiments").glob("*.py"))
+    assert files
+    wrong = {
+        str(file.relative_to(ROOT)): sorted(rooms - ROOMS[room])
+        for file in files
+        if (rooms := _experiments_rooms(file)) - ROOMS[room]
+    }
+    assert wrong == {}

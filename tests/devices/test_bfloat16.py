@@ -78,7 +78,7 @@ def test_patching_and_ranking_in_bfloat16_on_an_accelerator(
         features = feature_slice(bf16_sae.sae, moved.tolist())  # the features the paraphrases move most
         patched = patched_margins(handle, TEXT_PAIRS, TINY_LAYER, features, FEW_SHOT_TEMPLATE, progress=False)
     assert mode.mixes == []
-    for values in (patched, activations.f_original, activations.f_paraphrase, activations.margin_original):
+    for values in (patched, activations.f_original, activations.f_paraphrase, activations.original_margin):
         assert values.dtype == torch.float32 and device_name(values) == "cpu"
         assert torch.isfinite(values).all()
     assert clean.dtype == torch.float32

@@ -14,10 +14,10 @@ import pytest
 import torch
 from torch import nn
 
-from experiments.mining import mine
+from experiments.steps.mining import mine
 from flipbank.demo_bank import load_demo_bank
 from flipbank.images import ImageCondition
-from flipbank.mining_plan import MiningSettings
+from flipbank.mining_plan import MiningConfig
 from interp.batching import BatchSizeReduced
 from interp.handle import ModelHandle
 from interp.layer_sweep import feature_patch_sweep, resid_patch_sweep
@@ -133,7 +133,7 @@ def test_mining(tiny_handle: ModelHandle, tmp_path: Path) -> None:
     conditions = (ImageCondition.NONE, ImageCondition.BLANK)
 
     def run(size: int) -> pd.DataFrame:
-        settings = MiningSettings(image_conditions=conditions, batch_size=size)
+        settings = MiningConfig(image_conditions=conditions, batch_size=size)
         result = mine(
             tiny_handle, questions, FEW_SHOT_TEMPLATE, settings, tmp_path / str(size), progress=False
         )

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from experiments.flip_pairs import LabelledPairs
-from experiments.latency_study import run_latency_study
-from experiments.layer_sweep_study import run_layer_sweep
-from experiments.patching_study import run_patching_study
+from experiments.steps.flip_pairs import LabelledPairs
+from experiments.steps.latency_study import run_latency_study
+from experiments.steps.layer_sweep_study import run_layer_sweep
+from experiments.steps.patching_study import run_patching_study
 from interp.patching import margins_of
 from interp.prompt_pair import PromptPair
 from interp.prompts import FEW_SHOT_TEMPLATE, PromptInput
@@ -51,8 +51,8 @@ def test_ranking(placed: Placed, with_margins: bool) -> None:
     with placed.checks():
         got = collect_pair_activations(placed.handle, placed.sae, pairs, FEW_SHOT_TEMPLATE, batch_size=3)
         ranking = rank_pairs(placed.handle, placed.sae, pairs, FEW_SHOT_TEMPLATE, batch_size=3)
-    _assert_cpu_float32(got.f_original, got.f_paraphrase, got.margin_original, got.margin_paraphrase)
-    for name in ("f_original", "f_paraphrase", "margin_original", "margin_paraphrase"):
+    _assert_cpu_float32(got.f_original, got.f_paraphrase, got.original_margin, got.paraphrase_margin)
+    for name in ("f_original", "f_paraphrase", "original_margin", "paraphrase_margin"):
         torch.testing.assert_close(getattr(got, name), getattr(reference, name))
     assert len(ranking.pairs) == len(pairs)
 
@@ -84,16 +84,16 @@ def test_exploration_and_activation_corpus(placed: Placed) -> None:
 
 
 def _labelled(placed: Placed, pairs: list[PromptPair]) -> LabelledPairs:
-    m_orig = margins_of(placed.plain, [pair.original for pair in pairs], FEW_SHOT_TEMPLATE)
-    m_para = margins_of(placed.plain, [pair.paraphrase for pair in pairs], FEW_SHOT_TEMPLATE)
+    original_margin = margins_of(placed.plain, [pair.original for pair in pairs], FEW_SHOT_TEMPLATE)
+    paraphrase_margin = margins_of(placed.plain, [pair.paraphrase for pair in pairs], FEW_SHOT_TEMPLATE)
     labels = pd.DataFrame(
         {
             "question_id": [f"q{index}" for index in range(len(pairs))],
             "finding": "effusion",
             "phenomenon": "lexical_substitution",
             "direction": "yes_to_no",
-            "m_orig": m_orig.double().numpy(),
-            "m_para": m_para.double().numpy(),
+            "original_margin": original_margin.double().numpy(),
+            "paraphrase_margin": paraphrase_margin.double().numpy(),
         }
     )
     return LabelledPairs(pairs, labels)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import transformers
 
-import experiments.cli
-import experiments.cli_mining
+import experiments.commands.cli
+import experiments.commands.cli_mining
 import experiments.model_options
 import interp.loading
 
@@ -19,6 +19,11 @@ def no_model_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a model was loaded")
 
-    for module in (interp.loading, experiments.cli, experiments.cli_mining, experiments.model_options):
+    for module in (
+        interp.loading,
+        experiments.commands.cli,
+        experiments.commands.cli_mining,
+        experiments.model_options,
+    ):
         monkeypatch.setattr(module, "load_model", refuse)
     monkeypatch.setattr(transformers.PreTrainedModel, "from_pretrained", classmethod(refuse))

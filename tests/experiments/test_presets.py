@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.cli_preflight import StudyOverrides
-from experiments.preflight_cost import step_costs
+from experiments.commands.cli_preflight import StudyOverrides
+from experiments.commands.preflight_cost import step_costs
+from experiments.commands.study import check_before_steps
 from experiments.presets import preset
-from experiments.question_sources import QuestionSource, path_fingerprint
-from experiments.study import check_before_steps
+from experiments.question_sources import QuestionsConfig, path_fingerprint
+from experiments.steps.study_context import StudyContext
 from experiments.study_config import StudyConfig
-from experiments.study_context import StudyContext
 
 #: The run folder names that existing runs use (runs/demo-23a0a3e71128 …): neither the sweep-layer field
 #: nor the question fingerprint may change a configuration that uses the shipped demo bank and every layer.
@@ -66,10 +66,10 @@ def test_a_dataset_folder_is_fingerprinted_by_names_sizes_and_times(tmp_path: Pa
 
 
 def test_the_demo_bank_has_no_fingerprint_and_a_file_source_has_its_sha256(tmp_path: Path) -> None:
-    assert QuestionSource(kind="demo", path=tmp_path).fingerprint() is None
+    assert QuestionsConfig(kind="demo", path=tmp_path).fingerprint() is None
     path = tmp_path / "bank.csv"
     path.write_bytes(b"abc")
-    source = QuestionSource(kind="flipbank-csv", path=path)
+    source = QuestionsConfig(kind="flipbank-csv", path=path)
     sha256_of_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert source.fingerprint() == f"sha256:{sha256_of_abc}"
 

@@ -37,3 +37,13 @@ def test_the_newest_run_is_the_one_whose_last_step_finished_last(tmp_path: Path)
             os.utime(marker, (when, when))
     (tmp_path / "not-a-run").mkdir()
     assert newest_run_folder(tmp_path) == tmp_path / "new"
+
+
+def test_the_newest_run_is_found_across_roots(tmp_path: Path) -> None:
+    for root, when in (("here", 5_000), ("above", 9_000)):
+        folder = tmp_path / root / "runs" / f"demo-{root}"
+        folder.mkdir(parents=True)
+        (folder / run_files.STUDY_CONFIG).write_text("{}")
+        os.utime(folder / run_files.STUDY_CONFIG, (when, when))
+    roots = (tmp_path / "here" / "runs", tmp_path / "above" / "runs", tmp_path / "missing")
+    assert newest_run_folder(*roots) == tmp_path / "above" / "runs" / "demo-above"

@@ -11,12 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 import experiments.study_file
-from experiments.cli import app
-from experiments.cli_preflight import study_config
+from experiments.commands.cli import app
+from experiments.commands.cli_preflight import study_config
 from experiments.presets import preset
-from experiments.question_sources import QuestionSource
+from experiments.question_sources import QuestionsConfig
 from experiments.run_folder import run_folder
-from experiments.study_config import ConfusionConfig, SAESource
+from experiments.study_config import ConfusionConfig, SAEConfig
 from experiments.study_file import (
     RESOLVED_FILE,
     StudyFileError,
@@ -77,8 +77,8 @@ def test_a_comparison_reads_and_round_trips() -> None:
 def test_a_full_configuration_round_trips() -> None:
     config = replace(
         preset("medgemma-4b"),
-        questions=QuestionSource("flipbank-csv", Path("data/bank.csv"), Path("images"), limit=3),
-        sae=SAESource(kind="folder", path=Path("saes/mine")),
+        questions=QuestionsConfig("flipbank-csv", Path("data/bank.csv"), Path("images"), limit=3),
+        sae=SAEConfig(kind="folder", path=Path("saes/mine")),
         sweep_layers=(1, 5),
         reliance_condition=ImageCondition.SWAPPED,
         model=replace(preset("medgemma-4b").model, adapter=Path("adapters/targeted"), dtype="bfloat16"),

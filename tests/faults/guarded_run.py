@@ -54,18 +54,18 @@ def install_guards() -> None:
 
 def run(output: Path) -> None:
     """Demo margins on the demo model, a two-question mining run, and one similarity call."""
-    from experiments.demo_margins import run_demo_margins
-    from experiments.mining import mine
-    from experiments.model_options import ModelOptions
+    from experiments.model_options import ModelConfig
+    from experiments.steps.demo_margins import run_demo_margins
+    from experiments.steps.mining import mine
     from flipbank.demo_bank import load_demo_bank
-    from flipbank.mining_plan import MiningSettings
+    from flipbank.mining_plan import MiningConfig
     from flipbank.similarity import EmbeddingSimilarity
     from interp.loading import load_model
     from interp.prompts import FEW_SHOT_TEMPLATE
 
-    run_demo_margins(ModelOptions(spec="gemma3-270m"), output)
+    run_demo_margins(ModelConfig(spec="gemma3-270m"), output)
     handle = load_model("gemma3-270m")
-    mine(handle, load_demo_bank()[:2], FEW_SHOT_TEMPLATE, MiningSettings(), output / "mining", progress=False)
+    mine(handle, load_demo_bank()[:2], FEW_SHOT_TEMPLATE, MiningConfig(), output / "mining", progress=False)
     similarity = EmbeddingSimilarity().pairwise(["Is the heart big?"], ["Is the heart enlarged?"])
     print(f"similarity {float(similarity[0]):.3f}", flush=True)
 

@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.mining import mine
+from experiments.commands.study import STEPS, run_study
 from experiments.run_folder import marker_path, step_done
-from experiments.study import STEPS, run_study
-from flipbank.mining_plan import MiningSettings
+from experiments.steps.mining import mine
+from flipbank.mining_plan import MiningConfig
 from flipbank.mining_store import KEY_COLUMNS, ConfigMismatchError, MiningStore, merge_shards
 from interp.handle import ModelHandle
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptTemplate
@@ -55,7 +55,7 @@ COMPARED_TABLES = [path for step, paths in STEP_OUTPUTS.items() if step != "late
 #: Workers fork from a server that has imported the workbench once, so a restart costs a model load, not the
 #: imports; each worker is still a process of its own, with nothing in memory from the run it replaces.
 CONTEXT = multiprocessing.get_context("forkserver")
-CONTEXT.set_forkserver_preload(["tests.faults.workers", "experiments.study", "interp.loading"])
+CONTEXT.set_forkserver_preload(["tests.faults.workers", "experiments.commands.study", "interp.loading"])
 
 
 class Worker:
@@ -167,7 +167,7 @@ def _hashes(folder: Path) -> dict[Path, str]:
 def test_a_results_folder_refuses_another_configuration_and_stays_untouched(
     tiny_handle: ModelHandle,
     mined_folder: Path,
-    settings: MiningSettings,
+    settings: MiningConfig,
     template: PromptTemplate,
     n_questions: int,
     differs: str,

@@ -11,13 +11,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from experiments.mining import MiningResult, mine
 from experiments.presets import preset
-from experiments.question_sources import QuestionSource
-from experiments.study_config import SAESource, StudyConfig
+from experiments.question_sources import QuestionsConfig
+from experiments.steps.mining import MiningResult, mine
+from experiments.study_config import SAEConfig, StudyConfig
 from flipbank.demo_bank import load_demo_bank
 from flipbank.images import ImageCondition
-from flipbank.mining_plan import MiningSettings
+from flipbank.mining_plan import MiningConfig
 from flipbank.records import QuestionRecord
 from interp.handle import ModelHandle
 from interp.prompts import CHAT_TEMPLATE
@@ -26,7 +26,7 @@ READY = "worker ready"
 MINING_QUESTIONS = 6
 #: Blank-image and text-only prompts (no image files needed), two prompts per batch and a part file every
 #: two batches, so a run writes about fifteen parts that a kill can fall between or into.
-MINING_SETTINGS = MiningSettings(
+MINING_SETTINGS = MiningConfig(
     image_conditions=(ImageCondition.BLANK, ImageCondition.NONE),
     batch_size=2,
     rows_per_part=3,
@@ -41,7 +41,7 @@ def mining_questions(count: int = MINING_QUESTIONS) -> list[QuestionRecord]:
 def run_mining(
     handle: ModelHandle,
     output: Path,
-    settings: MiningSettings = MINING_SETTINGS,
+    settings: MiningConfig = MINING_SETTINGS,
     questions: int = MINING_QUESTIONS,
 ) -> MiningResult:
     return mine(handle, mining_questions(questions), CHAT_TEMPLATE, settings, output, progress=False)
@@ -51,9 +51,9 @@ def study_config(sae_folder: Path) -> StudyConfig:
     """The tiny preset cut down to four text-only questions, so the whole study takes seconds."""
     return replace(
         preset("tiny"),
-        questions=QuestionSource(kind="demo", limit=4),
+        questions=QuestionsConfig(kind="demo", limit=4),
         image_conditions=(ImageCondition.NONE,),
-        sae=SAESource(kind="folder", path=sae_folder),
+        sae=SAEConfig(kind="folder", path=sae_folder),
         control_pairs=4,
         sweep_pairs=4,
         clamp_questions=4,
@@ -69,7 +69,7 @@ def main(arguments: list[str]) -> None:
         result = run_mining(handle, Path(arguments[1]))
         print(f"computed {result.computed} reused {result.reused}", flush=True)
     elif arguments[0] == "study":
-        from experiments.study import run_study
+        from experiments.commands.study import run_study
 
         print(READY, flush=True)
         run_study(study_config(Path(arguments[2])), Path(arguments[1]))

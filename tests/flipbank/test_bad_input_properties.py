@@ -20,7 +20,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from experiments.mining import NonFiniteMarginError, mine
+from experiments.steps.mining import NonFiniteMarginError, mine
 from flipbank.causal_metrics import (
     MIN_MARGIN_GAP,
     patch_outcomes,
@@ -36,7 +36,7 @@ from flipbank.metrics import (
     swap_sensitivity,
     text_only_agreement,
 )
-from flipbank.mining_plan import MiningSettings
+from flipbank.mining_plan import MiningConfig
 from flipbank.readers import CSV_COLUMNS, read_flipbank_csv, read_psf_mimic_json
 from flipbank.records import is_blank
 from flipbank.statistics import (
@@ -190,7 +190,7 @@ def test_a_non_finite_logit_is_reported_with_its_own_prompt(
         poisoned[row, -1, yes] = bad
         return poisoned
 
-    settings_ = MiningSettings(batch_size=8, answer_source="forced_choice")
+    settings_ = MiningConfig(batch_size=8, answer_source="forced_choice")
     hook = tiny_handle.model.get_output_embeddings().register_forward_hook(poison)
     try:
         with scratch() as folder, pytest.raises(NonFiniteMarginError) as caught:
@@ -288,7 +288,9 @@ def test_non_finite_margins_are_refused_naming_the_argument(
 ) -> None:
     margins = [data.draw(st.lists(finite_floats, min_size=size, max_size=size)) for _ in range(3)]
     margins[which], _ = _with_non_finite(data, size)
-    with pytest.raises(ValueError, match=("m_orig", "m_para", "m_patched")[which] + " contains NaN"):
+    with pytest.raises(
+        ValueError, match=("original_margin", "paraphrase_margin", "patched_margin")[which] + " contains NaN"
+    ):
         patch_outcomes(*margins)
 
 

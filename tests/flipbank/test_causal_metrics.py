@@ -19,7 +19,7 @@ def test_recovery_reversal_and_shift_by_hand() -> None:
     outcomes = patch_outcomes([2.0, -1.0, 1.0], [-2.0, 1.0, 1.0], [0.0, -0.5, 3.0])
     assert outcomes["recovery"].iloc[0] == pytest.approx(0.5)
     assert outcomes["recovery"].iloc[1] == pytest.approx(0.75)
-    assert math.isnan(outcomes["recovery"].iloc[2])  # m_orig == m_para: undefined
+    assert math.isnan(outcomes["recovery"].iloc[2])  # original_margin == paraphrase_margin: undefined
     assert list(outcomes["gap"]) == pytest.approx([4.0, -2.0, 0.0])
     assert list(outcomes["delta_margin"]) == pytest.approx([2.0, -1.5, 2.0])
     assert list(outcomes["sign_flip"]) == [True, True, False]
@@ -48,7 +48,9 @@ def test_summary_aggregates_and_skips_undefined_recovery() -> None:
     assert summary.median_recovery == pytest.approx(0.5)
     assert summary.share_above_half == pytest.approx(1 / 3)
     assert summary.n_sign_flips == 3 and summary.n_parsed_not_sign_flips == 1
-    assert summary.full_reversals == 1  # only the exact recovery; the m_orig == m_para pair is no sign flip
+    assert (
+        summary.full_reversals == 1
+    )  # only the exact recovery; the original_margin == paraphrase_margin pair is no sign flip
     assert summary.mean_recovery_ci.contains(summary.mean_recovery)
     assert summary.mean_shift == pytest.approx((4 + 2 + 0 + 0) / 4)
     # Σ shift / Σ |gap| over the three pairs with a gap: (4 + 2 + 0) / (4 + 4 + 4)
@@ -87,8 +89,10 @@ def test_reversals_count_only_margin_sign_flips() -> None:
 
 def test_a_uniform_small_shift_inflates_the_mean_of_ratios_but_not_the_aggregate() -> None:
     gaps = np.array([0.009, 0.02, 0.05, 0.2, 1.0, 3.0])
-    m_orig, m_para = gaps / 2, -gaps / 2
-    outcomes = patch_outcomes(m_orig, m_para, m_para + 0.05)  # +0.05 logits toward the original everywhere
+    original_margin, paraphrase_margin = gaps / 2, -gaps / 2
+    outcomes = patch_outcomes(
+        original_margin, paraphrase_margin, paraphrase_margin + 0.05
+    )  # +0.05 logits toward the original everywhere
     summary = summarise_patching(outcomes)
     ratios = 0.05 / gaps  # 5.556, 2.5, 1.0, 0.25, 0.05, 0.0167
     assert summary.mean_recovery == pytest.approx(ratios.mean())  # 156 %: looks like a strong effect
@@ -128,7 +132,7 @@ def test_summary_frame_keeps_counts_integer_and_missing_for_the_control() -> Non
 
 
 def test_non_finite_margins_are_refused() -> None:
-    with pytest.raises(ValueError, match="m_patched contains NaN"):
+    with pytest.raises(ValueError, match="patched_margin contains NaN"):
         patch_outcomes([1.0], [0.0], [float("nan")])
     with pytest.raises(ValueError, match="same length"):
         patch_outcomes([1.0], [0.0, 1.0], [1.0])

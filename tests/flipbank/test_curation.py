@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from flipbank.curation import CurationSettings, answer_pairs, curate_flipbank, summarise_flipbank
+from flipbank.curation import CurationConfig, answer_pairs, curate_flipbank, summarise_flipbank
 from flipbank.records import Paraphrase, Phenomenon, QuestionRecord
 from flipbank.similarity import EmbeddingSimilarity
 
@@ -60,7 +60,7 @@ def test_answer_pairs_join_each_paraphrase_to_its_original() -> None:
 
 
 def test_curation_applies_every_criterion(minilm: EmbeddingSimilarity) -> None:
-    result = curate_flipbank(ROWS, [QUESTION], minilm, CurationSettings(similarity_threshold=0.8))
+    result = curate_flipbank(ROWS, [QUESTION], minilm, CurationConfig(similarity_threshold=0.8))
     assert [case.paraphrase for case in result.cases] == ["Is a pleural effusion present?"]
     case = result.cases[0]
     assert case.direction == "yes_to_no" and case.image == "img/1.png"
@@ -71,7 +71,7 @@ def test_curation_applies_every_criterion(minilm: EmbeddingSimilarity) -> None:
 
 
 def test_threshold_above_every_similarity_keeps_nothing(minilm: EmbeddingSimilarity) -> None:
-    result = curate_flipbank(ROWS, [QUESTION], minilm, CurationSettings(similarity_threshold=0.9999))
+    result = curate_flipbank(ROWS, [QUESTION], minilm, CurationConfig(similarity_threshold=0.9999))
     assert result.cases == [] and result.removed_low_similarity == 2
 
 
@@ -87,7 +87,7 @@ def test_similarity_ranks_paraphrases_above_unrelated_text(minilm: EmbeddingSimi
 
 
 def test_summary_counts(minilm: EmbeddingSimilarity) -> None:
-    result = curate_flipbank(ROWS, [QUESTION], minilm, CurationSettings(similarity_threshold=-1.0))
+    result = curate_flipbank(ROWS, [QUESTION], minilm, CurationConfig(similarity_threshold=-1.0))
     summary = summarise_flipbank(result.cases)
     assert summary.size == 2 and summary.unique_images == 1
     assert summary.directions == {"yes_to_no": 2}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import flipbank.patients
 from flipbank.images import ImageCondition
-from flipbank.mining_plan import MiningSettings, plan_jobs
+from flipbank.mining_plan import MiningConfig, plan_jobs
 from flipbank.patients import patient_from_path, with_patients
 from flipbank.readers import read_flipbank_csv, read_psf_mimic_json
 from flipbank.records import Paraphrase, QuestionRecord
@@ -50,9 +50,9 @@ def test_with_patients_keeps_explicit_ids_and_fills_from_paths() -> None:
 def test_swapped_images_never_come_from_the_same_patient() -> None:
     questions = [_question(f"q{i}", f"files/p10/p1000000{i // 3}/s{i}/img.jpg") for i in range(9)]
     filled = with_patients(questions)
-    settings = MiningSettings(image_conditions=(ImageCondition.SWAPPED,))
+    settings = MiningConfig(image_conditions=(ImageCondition.SWAPPED,))
     for seed in range(10):
-        jobs = plan_jobs(filled, MiningSettings(image_conditions=settings.image_conditions, seed=seed))
+        jobs = plan_jobs(filled, MiningConfig(image_conditions=settings.image_conditions, seed=seed))
         for job in jobs:
             assert patient_from_path(job.image or "") != job.question.patient
 

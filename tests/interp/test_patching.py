@@ -34,11 +34,11 @@ def test_a_feature_that_carries_the_whole_difference_recovers_everything(
         float(-torch.minimum(originals[0] @ difference, paraphrases[0] @ difference) / difference.norm()) + 1
     )
     carrier = direction_features(difference[None], bias=offset)
-    m_orig = margins_of(demo_handle, [pair[0].original], FEW_SHOT_TEMPLATE)
-    m_para = margins_of(demo_handle, [pair[0].paraphrase], FEW_SHOT_TEMPLATE)
+    original_margin = margins_of(demo_handle, [pair[0].original], FEW_SHOT_TEMPLATE)
+    paraphrase_margin = margins_of(demo_handle, [pair[0].paraphrase], FEW_SHOT_TEMPLATE)
     patched = patched_margins(demo_handle, pair, layer, carrier, FEW_SHOT_TEMPLATE, progress=False)
-    assert abs(m_orig - m_para).item() > 0.05
-    recovery = (patched - m_para) / (m_orig - m_para)
+    assert abs(original_margin - paraphrase_margin).item() > 0.05
+    recovery = (patched - paraphrase_margin) / (original_margin - paraphrase_margin)
     assert abs(recovery.item() - 1.0) < 0.02
 
 
@@ -50,9 +50,9 @@ def test_an_orthogonal_feature_recovers_nothing(
     other = torch.randn(demo_handle.d_model, generator=torch.Generator().manual_seed(0))
     other = other - (other @ difference) / (difference @ difference) * difference
     bystander = direction_features(other[None], bias=1e5)
-    m_para = margins_of(demo_handle, [PAIRS[0].paraphrase], FEW_SHOT_TEMPLATE)
+    paraphrase_margin = margins_of(demo_handle, [PAIRS[0].paraphrase], FEW_SHOT_TEMPLATE)
     patched = patched_margins(demo_handle, PAIRS[:1], layer, bystander, FEW_SHOT_TEMPLATE, progress=False)
-    assert abs((patched - m_para).item()) < 1e-3
+    assert abs((patched - paraphrase_margin).item()) < 1e-3
 
 
 def test_identical_prompts_are_a_zero_control(demo_handle: ModelHandle) -> None:

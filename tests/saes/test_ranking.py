@@ -117,7 +117,7 @@ def test_pair_features_match_single_prompt_encodes(tiny_handle: ModelHandle, tin
     assert_features_close(activations.f_paraphrase[2], expected, tiny_sae.sae, resid, rtol=1e-4, atol=1e-4)
     scores = score_prompts(tiny_handle, [p.paraphrase for p in PAIRS], FEW_SHOT_TEMPLATE, progress=False)
     torch.testing.assert_close(
-        activations.margin_paraphrase, torch.tensor([s.margin for s in scores]), atol=1e-4, rtol=0
+        activations.paraphrase_margin, torch.tensor([s.margin for s in scores]), atol=1e-4, rtol=0
     )
 
 
@@ -126,12 +126,12 @@ def test_known_margins_skip_the_logits_and_agree(tiny_handle: ModelHandle, tiny_
     known = [
         replace(p, original_margin=float(mo), paraphrase_margin=float(mp), flipped=i == 0)
         for i, (p, mo, mp) in enumerate(
-            zip(PAIRS, measured.margin_original, measured.margin_paraphrase, strict=True)
+            zip(PAIRS, measured.original_margin, measured.paraphrase_margin, strict=True)
         )
     ]
     early = collect_pair_activations(tiny_handle, tiny_sae, known, FEW_SHOT_TEMPLATE)
     torch.testing.assert_close(early.f_paraphrase, measured.f_paraphrase)
-    torch.testing.assert_close(early.margin_paraphrase, measured.margin_paraphrase)
+    torch.testing.assert_close(early.paraphrase_margin, measured.paraphrase_margin)
     ranking = rank_features(known, early, RankingConfig(n_top=4, n_resamples=50))
     assert ranking.pairs["flipped"].tolist() == [True, False, False, False, False]
     assert set(ranking.pairs["flip_source"]) == {"parsed_answer"}
@@ -149,7 +149,7 @@ def test_rank_pairs_writes_parquet_and_summary(
     assert features["mean_abs_delta"].is_monotonic_decreasing and len(features) == 5
     pairs = pd.read_parquet(pairs_path)
     assert pairs["register"].tolist() == ["casual", "other", "formal", "other", "other"]
-    np.testing.assert_allclose(pairs["delta_margin"], pairs["margin_paraphrase"] - pairs["margin_original"])
+    np.testing.assert_allclose(pairs["delta_margin"], pairs["paraphrase_margin"] - pairs["original_margin"])
     top = int(features.iloc[0]["feature"])
     assert f"delta_f[{top}]" in pairs.columns
     assert pairs["flipped"].tolist() == [False, True, False, True, False]
