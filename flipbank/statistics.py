@@ -33,7 +33,7 @@ class ConfidenceInterval:
     level: float = CONFIDENCE_LEVEL
 
     def contains(self, value: float) -> bool:
-        return self.low <= value <= self.high
+        return bool(self.low <= value <= self.high)
 
     @property
     def width(self) -> float:
