@@ -16,11 +16,12 @@ from experiments.question_sources import QuestionsConfig, path_fingerprint
 from experiments.steps.study_context import StudyContext
 from experiments.study_config import StudyConfig
 
-#: The run folder names that existing runs use (runs/demo-23a0a3e71128 …): neither the sweep-layer field
+#: The run folder names that existing runs use (runs/demo-c2c98b3f6749 …): neither the sweep-layer field
 #: nor the question fingerprint may change a configuration that uses the shipped demo bank and every layer.
-#: (demo and tiny changed when they gained their [uncertainty] and [nota] entries.)
+#: (demo and tiny changed when they gained their [uncertainty] and [nota] entries, demo again when its
+#: comparison went from 28 to 20 questions per set.)
 PRESET_HASHES = {
-    "demo": "23a0a3e71128",
+    "demo": "c2c98b3f6749",
     "demo-text": "1cd72a6828b6",
     "tiny": "ea45cf485753",
     "medgemma-4b": "b41de0db4962",
@@ -112,10 +113,10 @@ def test_overrides_reach_the_model_options_and_counts_and_change_the_hash() -> N
 
 def test_the_comparison_cuts_each_evaluation_set_to_a_stratified_sample(tmp_path: Path) -> None:
     demo = preset("demo")
-    assert demo.comparison is not None and demo.comparison.questions_per_set == 28
+    assert demo.comparison is not None and demo.comparison.questions_per_set == 20
     context = StudyContext(demo, tmp_path)
     sets = context.evaluation_sets(context.comparison_split())
-    assert [(s.name, len(s.questions)) for s in sets] == [("evaluation split", 28), ("demo-rephrased", 28)]
+    assert [(s.name, len(s.questions)) for s in sets] == [("evaluation split", 20), ("demo-rephrased", 20)]
     evaluation_ids = {question.question_id for question in context.comparison_split().evaluation}
     assert {question.question_id for question in sets[0].questions} <= evaluation_ids
     assert {question.answer for question in sets[1].questions} == {"yes", "no"}
