@@ -5,6 +5,8 @@ condition, chat template) whole against after their reused image block, and prin
 difference between the two.
 
 Run: ``.venv/bin/python -m benchmarks.mining [--rounds 10] [--batch-size 16] [--images --model demo-vlm]``
+(``--dtype bfloat16 --warmup 0`` for a model as large as MedGemma-4B on a CPU, where the equality check
+already warms it up).
 """
 
 from __future__ import annotations
@@ -71,7 +73,12 @@ def image_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int,
             handle, jobs, CHAT_TEMPLATE, settings, load, reuse_image_prefix=True
         ),
     }
-    rows = time_interleaved(methods, baseline="mining batch, whole image prompts", rounds=arguments.rounds)
+    rows = time_interleaved(
+        methods,
+        baseline="mining batch, whole image prompts",
+        rounds=arguments.rounds,
+        warmup=arguments.warmup,
+    )
     return len(jobs), rows
 
 
@@ -80,9 +87,11 @@ def main() -> None:
     parser.add_argument("--model", default="gemma3-270m")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (image rows)")
+    parser.add_argument("--dtype", default=None, help="e.g. bfloat16 (default: the device's)")
     parser.add_argument("--images", action="store_true", help="image prompts: whole vs reused image block")
     arguments = parser.parse_args()
-    handle = load_model(arguments.model)
+    handle = load_model(arguments.model, dtype=arguments.dtype)
     n_prompts, rows = (image_rows if arguments.images else text_rows)(handle, arguments)
     _report(arguments, n_prompts, rows, f"{handle.device}/{handle.dtype}")
 
