@@ -51,7 +51,10 @@ def text_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int, 
             handle, jobs, FEW_SHOT_TEMPLATE, settings, load, prefix
         ),
     }
-    return len(jobs), time_interleaved(methods, baseline="tokenise + plain forward", rounds=arguments.rounds)
+    rows = time_interleaved(
+        methods, baseline="tokenise + plain forward", rounds=arguments.rounds, warmup=arguments.warmup
+    )
+    return len(jobs), rows
 
 
 def image_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int, list[TimingRow]]:
@@ -87,7 +90,7 @@ def main() -> None:
     parser.add_argument("--model", default="gemma3-270m")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (image rows)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds before the timed ones")
     parser.add_argument("--dtype", default=None, help="e.g. bfloat16 (default: the device's)")
     parser.add_argument("--images", action="store_true", help="image prompts: whole vs reused image block")
     arguments = parser.parse_args()
