@@ -79,20 +79,23 @@ def _image_for(
 
 
 def plan_jobs(questions: Sequence[QuestionRecord], settings: MiningConfig) -> list[MiningJob]:
-    """Every job of this shard, grouped by image condition (a batch is all-image or all-text). Swap partners
-    are another patient's image (see ``swap_partners``), drawn over the whole question set, so every shard
-    sees the same partner."""
+    """Every job of this shard, grouped by image condition (a batch is all-image or all-text) and, within a
+    condition, by picture (question order otherwise), so that a batch holds as many prompts per picture as
+    it can: their image block is computed once. Swap partners are another patient's image (see
+    ``swap_partners``), drawn over the whole question set, so every shard sees the same partner."""
     partners = list(range(len(questions)))
     if ImageCondition.SWAPPED in settings.image_conditions:
         partners = swap_partners([q.image for q in questions], [q.patient for q in questions], settings.seed)
     jobs: list[MiningJob] = []
     for condition in settings.image_conditions:
+        condition_jobs: list[MiningJob] = []
         for index, question in enumerate(questions):
             if index % settings.shard_count != settings.shard_index:
                 continue
             image = _image_for(condition, question, questions[partners[index]], settings.blank_kind)
             for variant in range(len(question.paraphrases) + 1):
-                jobs.append(MiningJob(question, variant, condition, image))
+                condition_jobs.append(MiningJob(question, variant, condition, image))
+        jobs += sorted(condition_jobs, key=lambda job: job.image or "")  # stable: question order per picture
     return jobs
 
 

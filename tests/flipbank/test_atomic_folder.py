@@ -1,8 +1,10 @@
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from flipbank.atomic_folder import atomic_path
+from flipbank.atomic_folder import atomic_path, build_folder_atomically, is_complete
 from interp.provenance import PROVENANCE_FILE, collect_provenance, write_provenance
 
 
@@ -22,3 +24,20 @@ def test_provenance_is_written_whole_and_leaves_no_temporary(tmp_path: Path) -> 
     assert path == tmp_path / "run" / PROVENANCE_FILE
     assert '"model_spec": "tiny-mm"' in path.read_text()
     assert sorted(p.name for p in path.parent.iterdir()) == [PROVENANCE_FILE]
+
+
+def test_a_folder_wanted_by_two_workers_at_once_is_built_once(tmp_path: Path) -> None:
+    builds: list[str] = []
+
+    def build(staging: Path) -> None:
+        builds.append(staging.name)
+        time.sleep(0.3)  # long enough for the other worker to arrive while this one builds
+        (staging / "weights.bin").write_bytes(b"w")
+
+    folder = tmp_path / "cache" / "model"
+    workers = [threading.Thread(target=build_folder_atomically, args=(folder, build)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(builds) == 1 and is_complete(folder) and (folder / "weights.bin").read_bytes() == b"w"

@@ -59,6 +59,7 @@ def test_interrupted_build_leaves_no_folder(tmp_path: Path) -> None:
 
     with pytest.raises(KeyboardInterrupt):
         build_folder_atomically(target, failing_build)
-    assert not target.exists() and list(tmp_path.iterdir()) == []
+    left = [path.name for path in tmp_path.iterdir()]
+    assert not target.exists() and left == [".model.lock"]  # only the (released) build lock stays
     build_folder_atomically(target, lambda staging: (staging / "ok.bin").write_bytes(b"y"))
     assert is_complete(target) and (target / "ok.bin").read_bytes() == b"y"

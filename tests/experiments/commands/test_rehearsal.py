@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,10 +62,15 @@ def _run_rehearsal(workdir: Path, *study_options: str) -> subprocess.CompletedPr
     )
 
 
+#: The options a GPU box would give the preset (bf16) with the step sizes cut to the tiny stand-in.
+FULL_SCALE_OPTIONS: tuple[str, ...] = ("--dtype", "bfloat16", "--clamp-questions", "2", "--sweep-layer", "2")
+FULL_SCALE_OPTIONS += ("--sweep-pairs", "1", "--control-pairs", "2")
+
+
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir = tmp_path_factory.mktemp("rehearsal")
-    result = _run_rehearsal(workdir)
+    result = _run_rehearsal(workdir, *FULL_SCALE_OPTIONS)
     assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return workdir
 
@@ -93,22 +97,14 @@ def test_every_step_of_the_preset_runs_offline_on_the_cached_stand_ins(rehearsal
     assert len(figures) == 1
 
 
-def test_the_full_scale_options_run_every_step_in_bf16_on_the_cpu(rehearsal: Path, tmp_path: Path) -> None:
-    shutil.copytree(rehearsal / "hf-home", tmp_path / "hf-home", symlinks=True)  # the same built cache
-    options = ["--dtype", "bfloat16", "--clamp-questions", "2", "--sweep-layer", "2", "--sweep-pairs", "1"]
-    result = _run_rehearsal(tmp_path, *options, "--control-pairs", "2")
-    assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["all_steps_finished"]
-    assert "is built already" in result.stdout  # the copied cache is reused, not rebuilt
-    folder = Path(summary["run_folder"])
+def test_the_full_scale_options_reach_every_step_in_bf16_on_the_cpu(rehearsal: Path) -> None:
+    folder = Path(json.loads((rehearsal / "summary.json").read_text())["run_folder"])
     provenance = json.loads((folder / "provenance.json").read_text())
     assert (provenance["device"], provenance["dtype"]) == ("cpu", "bfloat16")
     config = json.loads((folder / "study_config.json").read_text())
     assert (config["control_pairs"], config["sweep_pairs"], config["clamp_questions"]) == (2, 1, 2)
     sweep = pd.read_parquet(folder / "layer_sweep.parquet")
     assert set(sweep["layer"]) == {2} and set(sweep["n"]) == {1}
-    assert folder.name != Path(json.loads((rehearsal / "summary.json").read_text())["run_folder"]).name
 
 
 def test_the_cache_has_the_hub_layout_and_the_published_tensor_names(rehearsal: Path) -> None:
