@@ -1,5 +1,6 @@
 """The mining plan: which prompts run, in what order."""
 
+from collections.abc import Callable
 from itertools import groupby
 
 from flipbank.demo_bank import load_demo_bank
@@ -7,8 +8,8 @@ from flipbank.images import ImageCondition
 from flipbank.mining_plan import MiningConfig, MiningJob, plan_jobs
 
 
-def _runs(jobs: list[MiningJob], key: object) -> list[object]:
-    return [value for value, _ in groupby(jobs, key=key)]  # type: ignore[call-overload]
+def _runs(jobs: list[MiningJob], key: Callable[[MiningJob], object]) -> list[object]:
+    return [value for value, _ in groupby(jobs, key=key)]
 
 
 def test_each_condition_runs_its_pictures_one_after_another_in_question_order() -> None:
