@@ -63,8 +63,18 @@ def _run_rehearsal(workdir: Path, *study_options: str) -> subprocess.CompletedPr
 
 
 #: The options a GPU box would give the preset (bf16) with the step sizes cut to the tiny stand-in.
-FULL_SCALE_OPTIONS: tuple[str, ...] = ("--dtype", "bfloat16", "--clamp-questions", "2", "--sweep-layer", "2")
-FULL_SCALE_OPTIONS += ("--sweep-pairs", "1", "--control-pairs", "2")
+FULL_SCALE_OPTIONS = (
+    "--dtype",
+    "bfloat16",
+    "--clamp-questions",
+    "2",
+    "--sweep-layer",
+    "2",
+    "--sweep-pairs",
+    "1",
+    "--control-pairs",
+    "2",
+)
 
 
 @pytest.fixture(scope="module")
