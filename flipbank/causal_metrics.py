@@ -10,7 +10,7 @@ the two margins already agree, so recovery is noise and a "reversal" holds by co
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -227,7 +227,7 @@ def summarise_non_flip_control(outcomes: pd.DataFrame, seed: int = 0) -> NonFlip
     return NonFlipControlSummary(len(outcomes), _mean(moved), bootstrap_mean_ci(moved, seed=seed))
 
 
-def summary_frame(rows: Sequence[dict[str, object]]) -> pd.DataFrame:
+def summary_frame(rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
     """Summary rows as a frame whose count columns are nullable integers (missing for the control arm)."""
     frame = pd.DataFrame(list(rows))
     present = {column: "Int64" for column in COUNT_COLUMNS if column in frame.columns}

@@ -11,7 +11,7 @@ token gets padding from then on, as ``generate`` does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -92,7 +92,7 @@ def emitted_nll(
     return -torch.log_softmax(logits.float(), dim=-1).gather(-1, token[:, None])[:, 0]
 
 
-def _repeat(inputs: dict[str, object], output: object, repeats: int) -> tuple[Tensor, Tensor, Tensor]:
+def _repeat(inputs: Mapping[str, object], output: object, repeats: int) -> tuple[Tensor, Tensor, Tensor]:
     """The first step's logits, attention mask and last positions, each row repeated ``repeats`` times; the
     cache is repeated in place."""
     logits = getattr(output, "logits")[:, -1, :].float()  # noqa: B009 (a transformers ModelOutput)
@@ -109,7 +109,7 @@ def _repeat(inputs: dict[str, object], output: object, repeats: int) -> tuple[Te
 
 def decode(
     handle: ModelHandle,
-    inputs: dict[str, object],
+    inputs: Mapping[str, object],
     max_new_tokens: int,
     stop_ids: Sequence[int],
     pick: TokenPicker = greedy_pick,

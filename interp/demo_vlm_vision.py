@@ -78,15 +78,21 @@ def soft_tokens(
 
 
 def word_loss(
-    predicted: Float[Tensor, "image token d_model"], targets: Float[Tensor, "image token d_model"]
+    predicted: Float[Tensor, "image token d_model"],
+    targets: Float[Tensor, "image token d_model"],
+    readout: Float[Tensor, "d_model finding"],
 ) -> Tensor:
-    """Squared error per token relative to the targets' mean squared norm, tokens that show a finding
-    weighted by `FINDING_CELL_WEIGHT`."""
+    """Squared error per token in two spaces, summed: the embedding space (relative to the targets' mean
+    squared norm) and the finding coefficients that `finding_scores` reads through ``readout``
+    (`coefficient_readout`), where every finding counts alike however close its words lie to the others'
+    (" lung lesion" shares most of its direction with the rest, so the first term alone barely teaches it).
+    Tokens that show a finding are weighted by `FINDING_CELL_WEIGHT`."""
     shown = targets.norm(dim=-1) > 0  # (image, token)
     weight = 1.0 + (FINDING_CELL_WEIGHT - 1.0) * shown.float()
     scale = targets[shown].pow(2).sum(-1).mean() if shown.any() else targets.new_tensor(1.0)
-    errors = (predicted - targets).pow(2).sum(-1)  # (image, token)
-    return (weight * errors).sum() / (weight.sum() * scale)
+    difference = predicted - targets
+    errors = difference.pow(2).sum(-1) / scale + (difference @ readout).pow(2).sum(-1)  # (image, token)
+    return (weight * errors).sum() / weight.sum()
 
 
 def pretrain_vision(
@@ -94,11 +100,13 @@ def pretrain_vision(
     projector: nn.Module,
     pixels: Float[Tensor, "image 3 height width"],
     targets: Float[Tensor, "image token d_model"],
+    directions: Float[Tensor, "finding d_model"],
     config: VisionPretrainConfig,
     progress: bool = True,
 ) -> list[float]:
-    """Train ``tower`` and ``projector`` in place on `word_loss` (batches seeded); returns every step's
-    loss."""
+    """Train ``tower`` and ``projector`` in place on `word_loss` towards ``targets`` built from ``directions``
+    (batches seeded); returns every step's loss."""
+    readout = coefficient_readout(directions)
     generator = torch.Generator().manual_seed(config.seed)
     parameters = [*tower.parameters(), *projector.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=0.01)
@@ -107,7 +115,7 @@ def pretrain_vision(
     losses = []
     for _ in tqdm(range(config.steps), desc="vision tower", unit="step", disable=not progress):
         batch = torch.randint(len(pixels), (config.batch_size,), generator=generator)
-        loss = word_loss(soft_tokens(tower, projector, pixels[batch]), targets[batch])
+        loss = word_loss(soft_tokens(tower, projector, pixels[batch]), targets[batch], readout)
         optimizer.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
@@ -123,8 +131,13 @@ def finding_scores(
     """How strongly a picture shows each finding: the largest least-squares coefficient of its direction
     over the tokens (1 on a token that carries exactly the finding's words, 0 elsewhere; the directions are
     far from orthogonal, so a plain projection would mix them)."""
-    coefficients = tokens @ torch.linalg.pinv(directions)  # (image, token, finding)
+    coefficients = tokens @ coefficient_readout(directions)  # (image, token, finding)
     return coefficients.amax(dim=1)
+
+
+def coefficient_readout(directions: Float[Tensor, "finding d_model"]) -> Float[Tensor, "d_model finding"]:
+    """The map from a token to its least-squares coefficients on ``directions`` (their pseudo-inverse)."""
+    return torch.linalg.pinv(directions)
 
 
 def finding_directions(

@@ -5,7 +5,7 @@ for encoding and editing, rankings, attribution patching and features on image t
 >>> from saes import demo_sae_config, ensure_demo_sae, feature_slice, load_sae     # doctest: +SKIP
 >>> handle = load_model("demo-vlm")                                                # doctest: +SKIP
 >>> loaded = load_sae(ensure_demo_sae(config=demo_sae_config("demo-vlm")), handle)  # doctest: +SKIP
->>> features = feature_slice(loaded.sae, [1753])  # decode, encode or clamp one feature  # doctest: +SKIP
+>>> features = feature_slice(loaded.sae, [464])  # decode, encode or clamp one feature  # doctest: +SKIP
 """
 
 from __future__ import annotations

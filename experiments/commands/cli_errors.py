@@ -1,8 +1,8 @@
 """Readable errors on the command line: an expected error (bad input record, missing model weights, a results
-folder of another configuration, a failed preflight, a non-finite margin, an SAE that does not fit, an empty
-FlipBank, a sweep layer the model lacks) prints
-its message alone to stderr and exits with status 2; any other exception keeps its traceback. ``--debug``
-(or ``PSF_WORKBENCH_DEBUG=1``) shows the traceback of every error."""
+folder of another configuration or other weights, a failed preflight, a non-finite margin, an SAE that does
+not fit, an empty FlipBank, a sweep layer the model lacks) prints its message alone to stderr and exits
+with status 2; any other exception keeps its traceback. ``--debug`` (or ``PSF_WORKBENCH_DEBUG=1``) shows
+the traceback of every error."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from experiments.commands.preflight import PreflightError
+from experiments.commands.run_weights import RunWeightsError
 from experiments.steps.mining import NonFiniteMarginError
 from experiments.steps.study_context import EmptyFlipBankError, SweepLayerError
 from experiments.study_file import StudyFileError
@@ -27,6 +28,7 @@ KNOWN_ERRORS: tuple[type[Exception], ...] = (
     ModelWeightsMissingError,
     DemoVLMNotTrainedError,
     ConfigMismatchError,
+    RunWeightsError,
     PreflightError,
     NonFiniteMarginError,
     SAELoadError,

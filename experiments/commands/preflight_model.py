@@ -40,6 +40,8 @@ class ModelFacts:
     n_layers: int
     d_model: int
     accepts_images: bool
+    folder: Path | None = None
+    """Where its files are (or will be built); None when unknown."""
 
     def describe(self) -> str:
         kind = "multimodal" if self.accepts_images else "text-only"
@@ -125,7 +127,9 @@ def check_model_folder(spec: str, folder: Path, style: PromptStyle, where: str) 
     accepts_images = config.model_type in MULTIMODAL_MODEL_TYPES
     _check_files(check, folder, accepts_images, style)
     text = config.get_text_config()
-    facts = ModelFacts(spec, where, int(text.num_hidden_layers), int(text.hidden_size), accepts_images)
+    facts = ModelFacts(
+        spec, where, int(text.num_hidden_layers), int(text.hidden_size), accepts_images, folder
+    )
     check.facts = facts
     return check
 
@@ -143,7 +147,8 @@ def _built_in(spec: str, style: PromptStyle, cache_dir: str | Path | None) -> Mo
     if is_complete(folder):
         return check_model_folder(spec, folder, style, f"built-in, cached in {folder}")
     layers, width, images = BUILT_IN_SHAPES[spec]
-    return ModelCheck(ModelFacts(spec, f"built-in, built into {folder} on first use", layers, width, images))
+    where = f"built-in, built into {folder} on first use"
+    return ModelCheck(ModelFacts(spec, where, layers, width, images, folder))
 
 
 def check_model(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments import run_files
+from experiments.commands.run_weights import check_run_weights, current_weights
 from experiments.reporting.figures import write_figures
 from experiments.reporting.report import write_report
 from experiments.run_folder import run_folder, run_step, step_done
@@ -264,10 +265,12 @@ def run_study(
 ) -> Path:
     """Run every step (or ``only`` those) of ``config`` into its run folder under ``root``; finished steps
     are skipped unless ``force``. Then regenerate the figures (into ``figures_root/<run>`` when given) and
-    the run's report from the results on disk. ``screen`` is the preflight's record checks, applied when
+    the run's report from the results on disk. A run folder whose results came from other weights is
+    refused (`RunWeightsError`). ``screen`` is the preflight's record checks, applied when
     the question source skips invalid records. The steps that work on FlipBank pairs raise
     `EmptyFlipBankError` when the flip study kept none. Returns the run folder."""
     folder = run_folder(root, config)
+    check_run_weights(folder, current_weights(config))  # before any step: never mix two models' results
     context = StudyContext(config, folder, screen)
     print(f"study {config.name} → {folder}")
     chosen = [(name, step) for name, step in STEPS if only is None or name in only]

@@ -58,7 +58,7 @@ STAGE1_FILE = "vision_stage1.safetensors"
 class DemoVLMRecipe:
     """Everything that determines the trained weights (with the 270M's and the code's version)."""
 
-    n_train_patients: int = 200
+    n_train_patients: int = 600
     studies_per_patient: int = 4
     per_answer: int = 240
     seed: int = 0
@@ -99,7 +99,7 @@ def _stage1(
     side = int(processor.image_seq_length**0.5)  # type: ignore[attr-defined]
     directions = finding_directions_of(model, processor)
     targets = word_targets([r.boxes for r in radiographs], directions, side, pixels.shape[-1])
-    pretrain_vision(tower, projector, pixels, targets, recipe.vision)
+    pretrain_vision(tower, projector, pixels, targets, directions, recipe.vision)
     state = {f"tower.{k}": v.contiguous() for k, v in tower.state_dict().items()}
     state |= {f"projector.{k}": v.contiguous() for k, v in projector.state_dict().items()}
     save_file(state, str(saved))
@@ -196,7 +196,7 @@ def build(recipe: DemoVLMRecipe, work: Path, ship: bool) -> HeldOutReport:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train the demo VLM (about 45 min on 2 CPU cores).")
+    parser = argparse.ArgumentParser(description="Train the demo VLM (about 1.5 hours on 2 CPU cores).")
     parser.add_argument("--ship", action="store_true", help="replace the weights shipped with the package")
     parser.add_argument("--work", type=Path, default=None, help="checkpoint folder (resumes what is there)")
     args = parser.parse_args(argv)

@@ -2,7 +2,7 @@
 the originals of a few FlipBank pairs (one per picture), as a long frame the report draws as maps over the
 token grid (``features/image_maps.parquet``).
 
->>> maps = feature_image_maps(handle, loaded, cases, load, CHAT_TEMPLATE, [1753, 661])  # doctest: +SKIP
+>>> maps = feature_image_maps(handle, loaded, cases, load, CHAT_TEMPLATE, [464, 1971])  # doctest: +SKIP
 >>> maps.columns.tolist()                                                               # doctest: +SKIP
 ['feature', 'question_id', 'image', 'finding', 'row', 'col', 'activation']
 """

@@ -21,7 +21,7 @@ from flipbank.demo_templates import CASUAL_TEMPLATES, FORMAL_TEMPLATES
 from flipbank.demo_vocabulary import NO_FINDING_PARAPHRASES
 from flipbank.findings import FINDING_NAMES
 from flipbank.normalisation import find_finding
-from flipbank.records import Phenomenon
+from flipbank.records import Answer, Phenomenon
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,10 @@ def test_the_rephrased_bank_has_its_own_patients_ids_and_other_phrasings(bank):
     rephrased = load_demo_bank(path=REPHRASED_BANK.path)
     assert REPHRASED_BANK.path.read_text(encoding="utf-8") == demo_bank_text(REPHRASED_BANK)
     assert len(rephrased) == REPHRASED_BANK.count
-    assert all(q.patient.startswith("p93") and q.question_id.startswith("rephrased-") for q in rephrased)
+    assert all(
+        q.patient is not None and q.patient.startswith("p93") and q.question_id.startswith("rephrased-")
+        for q in rephrased
+    )
     texts = {q.original_question for q in bank} | {p.text for q in bank for p in q.paraphrases}
     new = {q.original_question for q in rephrased} | {p.text for q in rephrased for p in q.paraphrases}
     assert len(new - texts) > len(new) / 4  # a good share of its wording is not in the demo bank
@@ -131,7 +134,7 @@ def test_every_text_names_the_questions_finding(bank):
 
 
 def test_images_are_shared_and_clinically_coherent(bank):
-    by_image = defaultdict(dict)
+    by_image: defaultdict[str, dict[str, Answer]] = defaultdict(dict)
     for record in bank:
         assert record.image.startswith("synthetic/p90/p90") and record.image.endswith(".png")
         assert record.patient is not None and record.patient in record.image

@@ -6,6 +6,7 @@ import pytest
 
 from flipbank.demo_findings import TEXT_PRIOR_FINDINGS, agrees, draw_findings, image_labels
 from flipbank.demo_vocabulary import VOCABULARY
+from flipbank.records import Answer
 
 
 def test_every_vocabulary_finding_is_seen_or_a_text_prior():
@@ -33,7 +34,12 @@ def test_labels_follow_the_hierarchy(drawn, finding, answer):
 
 def test_drawn_findings_agree_with_what_is_required():
     rng = random.Random(0)
-    required = {"lung opacity": "yes", "consolidation": "no", "no finding": "no", "fracture": "yes"}
+    required: dict[str, Answer] = {
+        "lung opacity": "yes",
+        "consolidation": "no",
+        "no finding": "no",
+        "fracture": "yes",
+    }
     for _ in range(50):
         drawn = draw_findings(rng, required)
         assert agrees(drawn, required)
@@ -41,6 +47,6 @@ def test_drawn_findings_agree_with_what_is_required():
 
 
 def test_impossible_requirements_are_refused():
-    required = {"lung opacity": "yes", "no finding": "yes"}
+    required: dict[str, Answer] = {"lung opacity": "yes", "no finding": "yes"}
     with pytest.raises(ValueError, match="no drawable findings agree"):
         draw_findings(random.Random(0), required)

@@ -20,6 +20,7 @@ from flipbank.demo_images import (
     write_synthetic_images,
 )
 from flipbank.radiographs import DRAWABLE_FINDINGS
+from flipbank.records import Answer
 
 
 def test_rendering_is_deterministic_and_per_image():
@@ -38,6 +39,7 @@ def test_every_demo_image_shows_what_its_answers_require():
     findings = demo_image_findings(questions)
     assert set(findings) == {question.image for question in questions}
     for question in questions:
+        assert question.finding is not None
         assert agrees(findings[question.image], {question.finding: question.answer})
     assert sum(bool(drawn) for drawn in findings.values()) > len(findings) / 2
 
@@ -83,7 +85,12 @@ def test_labels_agree(labels, coherent):
 
 
 def test_assign_images_uses_every_item_once_and_keeps_images_coherent():
-    items = [("no finding", "yes"), ("pneumonia", "yes"), ("lung opacity", "no"), ("edema", "no")] * 5
+    items: list[tuple[str, Answer]] = [
+        ("no finding", "yes"),
+        ("pneumonia", "yes"),
+        ("lung opacity", "no"),
+        ("edema", "no"),
+    ] * 5
     groups = assign_images(items, random.Random(3))
     assert sorted(index for group in groups for index in group) == list(range(len(items)))
     for group in groups:

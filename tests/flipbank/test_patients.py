@@ -7,7 +7,7 @@ from flipbank.images import ImageCondition
 from flipbank.mining_plan import MiningConfig, plan_jobs
 from flipbank.patients import patient_from_path, with_patients
 from flipbank.readers import read_flipbank_csv, read_psf_mimic_json
-from flipbank.records import Paraphrase, QuestionRecord
+from flipbank.records import Paraphrase, Phenomenon, QuestionRecord
 
 
 def _question(question_id: str, image: str, patient: str | None = None) -> QuestionRecord:
@@ -18,7 +18,7 @@ def _question(question_id: str, image: str, patient: str | None = None) -> Quest
         image=image,
         finding="pleural effusion",
         original_question="Is there a pleural effusion?",
-        paraphrases=[Paraphrase(text="Any pleural fluid?", phenomenon="lexical_substitution")],
+        paraphrases=[Paraphrase(text="Any pleural fluid?", phenomenon=Phenomenon.LEXICAL_SUBSTITUTION)],
         source="test",
         patient=patient,
     )

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def mimic_row(index: int, **changes: object) -> dict[str, object]:
 DROP = object()
 
 
-def write_mimic(folder: Path, rows: list[object], name: str = "psf_mimic.json") -> Path:
+def write_mimic(folder: Path, rows: Sequence[object], name: str = "psf_mimic.json") -> Path:
     path = folder / name
     path.write_text(json.dumps({"results": rows}, indent=1), encoding="utf-8")
     return path

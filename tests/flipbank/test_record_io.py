@@ -17,7 +17,7 @@ from flipbank.record_io import (
     write_jsonl,
     write_parquet,
 )
-from flipbank.records import FlipCase, MiningRow, QuestionRecord
+from flipbank.records import FlipCase, MiningRow, Paraphrase, Phenomenon, QuestionRecord
 from tests.flipbank.builders import mining_row
 
 
@@ -31,8 +31,8 @@ def questions() -> list[QuestionRecord]:
             finding=None if index == 2 else "pleural effusion",
             original_question=f"Is there an effusion {index}?\u2028(line separator inside)",
             paraphrases=[
-                {"text": "Any effusion here — ünïcode?", "phenomenon": "specificity_modulation"},
-                {"text": "Isn't there an effusion?", "phenomenon": "negation_pattern"},
+                Paraphrase(text="Any effusion here — ünïcode?", phenomenon=Phenomenon.SPECIFICITY_MODULATION),
+                Paraphrase(text="Isn't there an effusion?", phenomenon=Phenomenon.NEGATION_PATTERN),
             ],
             source="test",
         )
@@ -56,7 +56,7 @@ def flip_cases() -> list[FlipCase]:
             finding=None,
             original_question="Is there an effusion?",
             paraphrase="Any effusion?",
-            phenomenon="specificity_modulation",
+            phenomenon=Phenomenon.SPECIFICITY_MODULATION,
             original_answer="no",
             paraphrase_answer="yes",
             original_margin=-0.1,

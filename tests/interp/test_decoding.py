@@ -1,4 +1,5 @@
 import math
+from collections.abc import Mapping
 
 import pytest
 import torch
@@ -68,7 +69,7 @@ def test_sampling_is_seeded_per_prompt_and_repeats_share_one_prefill(tiny_handle
     inputs = dict(encode_prompts(tiny_handle, prompts, CHAT_TEMPLATE))
     stops = stop_token_ids(tiny_handle)
 
-    def sample(seeds: list[int], batch: dict[str, object]) -> torch.Tensor:
+    def sample(seeds: list[int], batch: Mapping[str, object]) -> torch.Tensor:
         sampler = NucleusSampler(temperature=1.0, top_p=0.9, seeds=seeds)
         return decode(tiny_handle, batch, 3, stops, pick=sampler, repeats=4).tokens
 

@@ -5,6 +5,7 @@ from PIL import Image
 from flipbank.images import BlankKind, blank_image
 from interp.forward import last_position_logits, score_prompts
 from interp.handle import ModelHandle
+from interp.margin import MarginVariants
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
 
 QUESTIONS = [
@@ -57,12 +58,12 @@ def test_few_shot_prompt_concentrates_mass_on_yes_no(demo_handle: ModelHandle) -
 
 
 @pytest.mark.parametrize("variants", ["primary", "logsumexp"])
-def test_margins_are_finite(demo_handle: ModelHandle, variants: str) -> None:
+def test_margins_are_finite(demo_handle: ModelHandle, variants: MarginVariants) -> None:
     scores = score_prompts(
         demo_handle,
         [PromptInput(QUESTIONS[0])],
         FEW_SHOT_TEMPLATE,
         variants=variants,
         progress=False,
-    )  # type: ignore[arg-type]
+    )
     assert torch.isfinite(torch.tensor(scores[0].margin))

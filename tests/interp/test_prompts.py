@@ -34,7 +34,9 @@ def test_text_only_model_refuses_images(demo_handle: ModelHandle) -> None:
 def test_image_prompt_expands_to_image_tokens(tiny_handle: ModelHandle) -> None:
     prompts = [PromptInput("Is there an effusion?", blank_image(BlankKind.GRAY))]
     inputs = encode_prompts(tiny_handle, prompts, CHAT_TEMPLATE)
-    image_tokens = (inputs["input_ids"] == tiny_handle.image_token_id).sum().item()
+    image_token_id = tiny_handle.image_token_id
+    assert image_token_id is not None
+    image_tokens = (inputs["input_ids"] == image_token_id).sum().item()
     assert image_tokens == tiny_handle.processor.image_seq_length  # type: ignore[union-attr]
     assert inputs["pixel_values"].shape == (1, 3, 224, 224)
     assert inputs["input_ids"][0, 0].item() == tiny_handle.tokenizer.bos_token_id

@@ -55,7 +55,9 @@ def test_direct_logit_effect_uses_gemmas_final_norm_gain(demo_handle: ModelHandl
     sae = random_jumprelu(demo_handle.d_model, 8, seed=4)
     loaded = LoadedSAE(sae=sae, layer=9, hook_point="model.layers.9.output", source="random")
     effect = direct_logit_effect(demo_handle, loaded, 5, FEW_SHOT_TEMPLATE)
-    gain = 1.0 + final_norm(demo_handle).weight.detach().float()  # Gemma 3's RMSNorm convention
+    norm_weight = final_norm(demo_handle).weight
+    assert isinstance(norm_weight, torch.Tensor)
+    gain = 1.0 + norm_weight.detach().float()  # Gemma 3's RMSNorm convention
     tokens = demo_handle.yes_no_tokens(leading_space=True)
     unembedding = demo_handle.model.get_output_embeddings().weight.detach().float()
     direction = gain * sae.W_dec[5].detach()

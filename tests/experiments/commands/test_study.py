@@ -11,11 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from experiments.commands.cli import app
+from experiments.commands.run_weights import WEIGHTS_FILE, RunWeightsError
 from experiments.commands.study import STEPS, attribution_step, layer_sweep_step, run_study
 from experiments.presets import preset
 from experiments.question_sources import QuestionsConfig
 from experiments.reporting.figure_inputs import load_run
-from experiments.run_folder import step_done
+from experiments.run_folder import run_folder, step_done
 from experiments.steps.study_context import EmptyFlipBankError, StudyContext, SweepLayerError
 from experiments.study_config import ArmConfig, ComparisonConfig, SAEConfig, StudyConfig
 from flipbank.demo_bank import load_demo_bank
@@ -106,6 +107,17 @@ def test_a_rerun_skips_every_step(tiny_study: tuple[Path, Path], capsys: pytest.
     output = capsys.readouterr().out
     assert output.count("done already, skipped") == len(STEPS)
     assert config_path.read_text() == before
+    weights = json.loads((folder / WEIGHTS_FILE).read_text())
+    assert weights["sae"] is not None and weights["model"] == "tiny-mm @ tiny-mm"
+
+
+def test_a_run_folder_of_other_weights_is_refused_before_any_step(tmp_path: Path) -> None:
+    config = replace(preset("tiny"), questions=QuestionsConfig(kind="demo", limit=6))
+    folder = run_folder(tmp_path / "runs", config)
+    (folder / WEIGHTS_FILE).write_text(json.dumps({"model": "another/model-folder", "sae": None}))
+    with pytest.raises(RunWeightsError, match="model: another/model-folder when the folder was made"):
+        run_study(config, tmp_path / "runs")
+    assert not any(step_done(folder, name) for name, _ in STEPS)
 
 
 def test_sharded_mining_from_the_command_line_merges_to_the_unsharded_rows(tmp_path: Path) -> None:

@@ -190,8 +190,8 @@ def patching_summary_frame() -> pd.DataFrame:
         (NON_FLIP_ARM, None),
         ("random feature on flips", 0.01),
     ):
-        groups = (("all", "all", 10), ("phenomenon", "negation_pattern", 4))
-        groups += (("direction", "yes_to_no" if "on flips" in arm else "none", 6),)
+        direction = "yes_to_no" if "on flips" in arm else "none"
+        groups = (("all", "all", 10), ("phenomenon", "negation_pattern", 4), ("direction", direction, 6))
         for group_by, group, n in groups:
             if recovery is None:
                 rows.append(_control_row(group_by, group, n))
