@@ -19,7 +19,6 @@ from flipbank.row_fields import describe_row
 SourceKind = Literal["demo", "demo-rephrased", "psf-mimic-json", "flipbank-csv", "hf-psf-med"]
 #: The shipped banks: the demo bank, and a smaller one in other phrasings on other patients.
 SHIPPED_BANKS = {"demo": DEMO_BANK_PATH, "demo-rephrased": REPHRASED_BANK.path}
-_CHUNK = 1 << 20
 
 
 def path_fingerprint(path: Path) -> str:
@@ -27,14 +26,12 @@ def path_fingerprint(path: Path) -> str:
     which can be large) the sha256 of each file's relative name, size and modification time, hidden files
     and folders (``.cache`` …) left out: replacing or touching a file changes it, and so does copying the
     folder (new times). ``missing`` when nothing is at ``path`` (the preflight then names the problem)."""
-    digest = hashlib.sha256()
     if path.is_file():
         with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-        return f"sha256:{digest.hexdigest()}"
+            return f"sha256:{hashlib.file_digest(handle, 'sha256').hexdigest()}"
     if not path.is_dir():
         return "missing"
+    digest = hashlib.sha256()
     for file in sorted(path.rglob("*")):
         relative = file.relative_to(path)
         if file.is_file() and not any(part.startswith(".") for part in relative.parts):

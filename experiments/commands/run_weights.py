@@ -49,8 +49,8 @@ class RunWeights:
 
 
 def weights_digest(folder: Path) -> str | None:
-    """A SHA-256 (16 hex digits) over the names and bytes of the weight files in ``folder``; None when there
-    are none."""
+    """A SHA-256 (16 hex digits) over the names and content hashes of the weight files in ``folder``; None
+    when there are none."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES)
     if not files:
         return None
@@ -58,18 +58,17 @@ def weights_digest(folder: Path) -> str | None:
     for path in files:
         digest.update(path.relative_to(folder).as_posix().encode())
         with path.open("rb") as stream:
-            for chunk in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(chunk)
+            digest.update(hashlib.file_digest(stream, "sha256").digest())
     return digest.hexdigest()[:16]
 
 
 def current_weights(config: StudyConfig, hf_cache_dir: str | Path | None = None) -> RunWeights:
     """The weights ``config`` resolves to now, found as the loaders find them, without loading any."""
-    facts = check_model(config.model.spec, config.model.prompt_style, hf_cache_dir=hf_cache_dir).facts
     spec = config.model.spec
+    facts = check_model(spec, config.model.prompt_style, hf_cache_dir=hf_cache_dir).facts
     model = spec if facts is None or facts.folder is None else f"{spec} @ {facts.folder.name}"
     try:
-        sae = weights_digest(sae_facts(config.sae, hf_cache_dir, config.model.spec).where)
+        sae = weights_digest(sae_facts(config.sae, hf_cache_dir, spec).where)
     except SAEPreflightError:
         sae = None
     return RunWeights(model, sae)

@@ -32,15 +32,11 @@ MARKER_FILE = "rehearsal.json"
 SAE_MODEL_NAME = "google/gemma-3-4b-it"
 #: The share of calibration residuals on which each random feature fires.
 FIRING_RATE = 0.1
-_CHUNK = 16 << 20
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def repo_folder(hub: Path, repo_id: str) -> Path:
