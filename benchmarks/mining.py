@@ -1,10 +1,11 @@
 """Mining benchmark: one mining batch (encode, forward, answer, parse, rows), with and without the shared
 few-shot prefix, against the plain batched forward of the same prompts, as ratios measured in the same
 interleaved rounds, plus prompts per second. ``--images`` times image prompts (the demo bank's real-image
-condition, chat template) whole against after their reused image block, and prints the largest margin
-difference between the two.
+condition, chat template; ``--batches`` consecutive mining batches, as a study mines them) whole against
+after their reused image blocks, and prints the largest margin difference between the two.
 
-Run: ``.venv/bin/python -m benchmarks.mining [--rounds 10] [--batch-size 16] [--images --model demo-vlm]``
+Run: ``.venv/bin/python -m benchmarks.mining [--rounds 10] [--batch-size 16] [--images --model demo-vlm
+[--batches 4]]``
 (``--dtype bfloat16 --warmup 0`` for a model as large as MedGemma-4B on a CPU, where the equality check
 already warms it up).
 """
@@ -15,12 +16,14 @@ import argparse
 
 import torch
 
-from experiments.steps.mining import default_image_loader, mine_batch
+from experiments.steps.mining import ImageLoader, default_image_loader, mine_batch
 from experiments.timing import TimingRow, format_rows, time_interleaved
 from flipbank.demo_bank import demo_image_root, load_demo_bank
 from flipbank.images import ImageCondition
-from flipbank.mining_plan import MiningConfig, plan_jobs
+from flipbank.mining_plan import MiningConfig, MiningJob, plan_jobs
+from flipbank.records import MiningRow
 from interp.handle import ModelHandle
+from interp.image_prefix import ImageBlockCache
 from interp.loading import load_model
 from interp.prompts import CHAT_TEMPLATE, FEW_SHOT_TEMPLATE, PromptInput, encode_prompts
 from interp.shared_prefix import build_shared_prefix
@@ -57,13 +60,29 @@ def text_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int, 
     return len(jobs), rows
 
 
+def _mine_images(
+    handle: ModelHandle, jobs: list[MiningJob], settings: MiningConfig, load: ImageLoader, reuse: bool
+) -> list[MiningRow]:
+    """Mine ``jobs`` in consecutive batches as `mine` does: with ``reuse``, after image blocks kept across
+    the batches of this call."""
+    blocks = ImageBlockCache() if reuse else None
+    size = settings.batch_size
+    return [
+        row
+        for start in range(0, len(jobs), size)
+        for row in mine_batch(
+            handle, jobs[start : start + size], CHAT_TEMPLATE, settings, load, None, reuse, blocks
+        )
+    ]
+
+
 def image_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int, list[TimingRow]]:
     settings = MiningConfig(image_conditions=(ImageCondition.REAL,), batch_size=arguments.batch_size)
     questions = load_demo_bank(image_root=demo_image_root())
-    jobs = plan_jobs(questions, settings)[: arguments.batch_size]
+    jobs = plan_jobs(questions, settings)[: arguments.batch_size * arguments.batches]
     load = default_image_loader(settings.blank_kind, settings.seed)
-    whole = mine_batch(handle, jobs, CHAT_TEMPLATE, settings, load)
-    reused = mine_batch(handle, jobs, CHAT_TEMPLATE, settings, load, reuse_image_prefix=True)
+    whole = _mine_images(handle, jobs, settings, load, reuse=False)
+    reused = _mine_images(handle, jobs, settings, load, reuse=True)
     gap = max(abs(a.margin - b.margin) for a, b in zip(whole, reused, strict=True))
     same = all(a.parsed_answer == b.parsed_answer for a, b in zip(whole, reused, strict=True))
     print(
@@ -71,16 +90,13 @@ def image_rows(handle: ModelHandle, arguments: argparse.Namespace) -> tuple[int,
     )
     print(f"parsed answers identical: {same}")
     methods = {
-        "mining batch, whole image prompts": lambda: mine_batch(handle, jobs, CHAT_TEMPLATE, settings, load),
-        "mining batch after the reused image block": lambda: mine_batch(
-            handle, jobs, CHAT_TEMPLATE, settings, load, reuse_image_prefix=True
+        "mining, whole image prompts": lambda: _mine_images(handle, jobs, settings, load, reuse=False),
+        "mining after the reused image blocks": lambda: _mine_images(
+            handle, jobs, settings, load, reuse=True
         ),
     }
     rows = time_interleaved(
-        methods,
-        baseline="mining batch, whole image prompts",
-        rounds=arguments.rounds,
-        warmup=arguments.warmup,
+        methods, baseline="mining, whole image prompts", rounds=arguments.rounds, warmup=arguments.warmup
     )
     return len(jobs), rows
 
@@ -93,6 +109,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds before the timed ones")
     parser.add_argument("--dtype", default=None, help="e.g. bfloat16 (default: the device's)")
     parser.add_argument("--images", action="store_true", help="image prompts: whole vs reused image block")
+    parser.add_argument("--batches", type=int, default=1, help="with --images: consecutive mining batches")
     arguments = parser.parse_args()
     handle = load_model(arguments.model, dtype=arguments.dtype)
     n_prompts, rows = (image_rows if arguments.images else text_rows)(handle, arguments)

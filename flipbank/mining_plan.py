@@ -80,8 +80,9 @@ def _image_for(
 
 def plan_jobs(questions: Sequence[QuestionRecord], settings: MiningConfig) -> list[MiningJob]:
     """Every job of this shard, grouped by image condition (a batch is all-image or all-text) and, within a
-    condition, by picture (question order otherwise), so that a batch holds as many prompts per picture as
-    it can: their image block is computed once. Swap partners are another patient's image (see
+    condition, by picture, so that a batch holds as many prompts per picture as it can (their image block is
+    computed once), then by the prompt's length in characters (question order among equals), so that a
+    batch's questions pad to similar lengths. Swap partners are another patient's image (see
     ``swap_partners``), drawn over the whole question set, so every shard sees the same partner."""
     partners = list(range(len(questions)))
     if ImageCondition.SWAPPED in settings.image_conditions:
@@ -95,7 +96,7 @@ def plan_jobs(questions: Sequence[QuestionRecord], settings: MiningConfig) -> li
             image = _image_for(condition, question, questions[partners[index]], settings.blank_kind)
             for variant in range(len(question.paraphrases) + 1):
                 condition_jobs.append(MiningJob(question, variant, condition, image))
-        jobs += sorted(condition_jobs, key=lambda job: job.image or "")  # stable: question order per picture
+        jobs += sorted(condition_jobs, key=lambda job: (job.image or "", len(job.text)))  # stable
     return jobs
 
 

@@ -24,6 +24,7 @@ from transformers import PreTrainedModel
 from interp.handle import ModelHandle
 from interp.lora_layers import scaled_range
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts
+from interp.vocab_positions import no_positions
 
 #: The paper's layer range for attention to pathology boxes, on MedGemma-4B's 34 layers.
 PAPER_GROUNDING_LAYERS = (10, 20)
@@ -59,7 +60,9 @@ def image_attention(
     chosen = list(layers if layers is not None else grounding_layers(handle.n_layers))
     inputs = encode_prompts(handle, prompts, template)
     with eager_attention(handle.model), torch.no_grad():
-        output = handle.model(**inputs, output_attentions=True, logits_to_keep=1, use_cache=False)
+        output = handle.model(
+            **inputs, output_attentions=True, logits_to_keep=no_positions(), use_cache=False
+        )
     stacked = torch.stack(
         [output.attentions[layer].float() for layer in chosen]
     )  # (layer, batch, head, q, k)

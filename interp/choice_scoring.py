@@ -20,6 +20,7 @@ from interp.answer_tokens import YesNoTokens
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts, position_ids_for
+from interp.vocab_positions import last_positions
 
 
 def letter_token_ids(handle: ModelHandle, count: int, leading_space: bool) -> list[int]:
@@ -91,7 +92,7 @@ def _option_means(handle: ModelHandle, inputs: dict[str, Tensor], start: int) ->
     them is predicted)."""
     width = inputs["input_ids"].shape[1] - start
     with torch.inference_mode():
-        output = handle.model(**inputs, use_cache=False, logits_to_keep=width + 1)
+        output = handle.model(**inputs, use_cache=False, logits_to_keep=last_positions(width + 1))
         logits = output.logits[:, :-1].float()
     log_p = torch.log_softmax(logits, dim=-1).gather(-1, inputs["input_ids"][:, start:, None])[..., 0]
     mask = inputs["attention_mask"][:, start:].to(log_p.dtype)

@@ -19,6 +19,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from interp.handle import ModelHandle
+from interp.vocab_positions import last_position
 
 TokenPicker = Callable[[Float[Tensor, "batch vocab"]], Int[Tensor, " batch"]]
 
@@ -120,7 +121,7 @@ def decode(
     stops = torch.tensor(list(stop_ids), device=handle.device)
     pad = int(handle.tokenizer.pad_token_id or 0)
     with torch.inference_mode():
-        output = handle.model(**{**inputs, "use_cache": True}, logits_to_keep=1)
+        output = handle.model(**{**inputs, "use_cache": True}, logits_to_keep=last_position())
         first, mask, position = _repeat(inputs, output, repeats)
         token = pick(first)
         nll, counts = emitted_nll(first, token), torch.ones_like(token)
@@ -136,7 +137,7 @@ def decode(
                 position_ids=position,
                 past_key_values=cache,
                 use_cache=True,
-                logits_to_keep=1,
+                logits_to_keep=last_position(),
             )
             logits = step.logits[:, -1, :].float()
             token = torch.where(done, pad, pick(logits))

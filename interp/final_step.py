@@ -20,6 +20,7 @@ from transformers import Cache
 
 from interp.answer_tokens import YesNoTokens
 from interp.handle import ModelHandle
+from interp.vocab_positions import no_positions
 
 _PER_POSITION = ("input_ids", "position_ids", "token_type_ids")
 """Inputs with one column per prompt position (the attention mask also covers a shared prefix)."""
@@ -57,7 +58,7 @@ def prefill(handle: ModelHandle, inputs: Mapping[str, object]) -> FinalStep:
         if name in inputs:
             head[name] = _tensor(inputs, name)[:, :-1]
     with torch.no_grad():
-        output = handle.model(**head, use_cache=True, logits_to_keep=1)
+        output = handle.model(**head, use_cache=True, logits_to_keep=no_positions())
     cache = output.past_key_values
     assert isinstance(cache, Cache)
     final: dict[str, object] = {

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from interp.handle import ModelHandle
 from interp.margin import MarginVariants, yes_minus_no_margin, yes_no_probabilities
 from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
+from interp.vocab_positions import last_position
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def run_model(handle: ModelHandle, inputs: Mapping[str, object]) -> object:
     """One inference-mode forward pass that projects only the final position onto the vocabulary; no cache
     is kept unless ``inputs`` ask for one (a shared prefix's ``past_key_values``)."""
     with torch.inference_mode():
-        return handle.model(**{"use_cache": False, **inputs}, logits_to_keep=1)
+        return handle.model(**{"use_cache": False, **inputs}, logits_to_keep=last_position())
 
 
 def last_position_logits(handle: ModelHandle, inputs: Mapping[str, object]) -> Float[Tensor, "batch vocab"]:

@@ -14,7 +14,7 @@ from torch import Tensor
 from interp.decoding import Decoded, decode, emitted_nll
 from interp.forward import last_position_logits
 from interp.handle import ModelHandle
-from interp.image_prefix import image_prefix_inputs
+from interp.image_prefix import ImageBlockCache, image_prefix_inputs
 from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
 from interp.shared_prefix import SharedPrefix, forward_inputs
 
@@ -83,10 +83,12 @@ def generate_answers(
     max_new_tokens: int = 8,
     prefix: SharedPrefix | None = None,
     reuse_image_prefix: bool = False,
+    image_blocks: ImageBlockCache | None = None,
 ) -> GreedyAnswers:
     """Greedy-decode up to ``max_new_tokens`` for one batch of prompts. With ``reuse_image_prefix``, image
     prompts that share pictures run their questions after the image block, computed once per picture (see
-    ``interp.image_prefix``; only where no hook edits a particular position). Otherwise one token (enough
+    ``interp.image_prefix``; only where no hook edits a particular position), taking the blocks of earlier
+    batches from ``image_blocks`` and adding this batch's. Otherwise one token (enough
     for a few-shot prompt whose examples answer in one word) is a single forward pass that runs after
     ``prefix`` when given (text prompts; see ``interp.shared_prefix``), and longer answers run whole
     prompts.
@@ -94,7 +96,7 @@ def generate_answers(
     >>> answers = generate_answers(handle, prompts, CHAT_TEMPLATE, max_new_tokens=8)  # doctest: +SKIP
     >>> answers.texts, answers.nll  # "Yes", and −log p of "Yes" plus "<end_of_turn>"  # doctest: +SKIP
     """
-    after_image = image_prefix_inputs(handle, prompts, template) if reuse_image_prefix else None
+    after_image = image_prefix_inputs(handle, prompts, template, image_blocks) if reuse_image_prefix else None
     if after_image is not None:
         return greedy_decode(handle, after_image, max_new_tokens, template)
     if max_new_tokens == 1:

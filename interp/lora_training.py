@@ -29,6 +29,7 @@ from interp.lora_objective import NO, YES, Objective, pair_loss
 from interp.prompt_pair import PromptPair
 from interp.prompts import PromptTemplate, encode_prompts
 from interp.training_state import Trainer, warm_up_then_cosine
+from interp.vocab_positions import last_position
 
 LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -101,7 +102,8 @@ def yes_no_logits(
     one forward pass over both."""
     tokens = handle.yes_no_tokens(template.answer_leading_space)
     inputs = [pair.original for pair in prompts] + [pair.paraphrase for pair in prompts]
-    logits = model(**encode_prompts(handle, inputs, template), logits_to_keep=1, use_cache=False).logits
+    encoded = encode_prompts(handle, inputs, template)
+    logits = model(**encoded, logits_to_keep=last_position(), use_cache=False).logits
     restricted = logits[:, -1, [tokens.primary_yes, tokens.primary_no]].float()  # (2 · pairs, 2)
     return restricted[: len(prompts)], restricted[len(prompts) :]
 

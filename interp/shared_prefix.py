@@ -14,6 +14,7 @@ from transformers import DynamicCache
 
 from interp.handle import ModelHandle
 from interp.prompts import PromptInput, PromptTemplate, encode_prompts, position_ids_for, render_prompt
+from interp.vocab_positions import no_positions
 
 MIN_SHARED_TOKENS = 16
 """A prefix shorter than this (a chat turn's opening tokens) is not worth a cache."""
@@ -82,7 +83,10 @@ def build_shared_prefix(handle: ModelHandle, template: PromptTemplate) -> Shared
     input_ids = torch.tensor([shared], device=handle.device)
     with torch.inference_mode():
         output = handle.model(
-            input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True, logits_to_keep=1
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            use_cache=True,
+            logits_to_keep=no_positions(),
         )
     if not isinstance(output.past_key_values, DynamicCache):
         return None

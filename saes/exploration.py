@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from interp.handle import ModelHandle
 from interp.hooks import ResidCapture
 from interp.prompts import PromptInput, PromptTemplate, batched, encode_prompts
+from interp.vocab_positions import no_positions
 from saes.features import CHEAP_ARCHITECTURES, decoder_row, encode_all, feature_slice
 from saes.loading import LoadedSAE
 from saes.token_mask import DEFAULT_TOKEN_FILTER, TokenFilter, included_positions
@@ -138,7 +139,7 @@ def final_resid_scale(handle: ModelHandle, prompts: Sequence[PromptInput], templ
         ResidCapture(handle.layers, [handle.n_layers - 1], positions="last") as capture,
         torch.inference_mode(),
     ):
-        handle.model(**inputs, logits_to_keep=1, use_cache=False)
+        handle.model(**inputs, logits_to_keep=no_positions(), use_cache=False)
     last = capture.activations[handle.n_layers - 1].float()
     return float(last.pow(2).mean(-1).sqrt().mean())
 

@@ -26,6 +26,7 @@ from interp.batching import map_batches
 from interp.forward import PromptScore, scores_from_logits
 from interp.generation import generate_answers
 from interp.handle import ModelHandle
+from interp.image_prefix import ImageBlockCache
 from interp.prompts import PromptInput, PromptTemplate
 from interp.provenance import collect_provenance, write_provenance
 from interp.shared_prefix import SharedPrefix, prefix_for_prompts
@@ -100,12 +101,20 @@ def mine_batch(
     load: ImageLoader,
     prefix: SharedPrefix | None = None,
     reuse_image_prefix: bool = False,
+    image_blocks: ImageBlockCache | None = None,
 ) -> list[MiningRow]:
     """Answer and score one batch of jobs (all of one image condition); text prompts run after ``prefix``
-    when given, image prompts after their image block with ``reuse_image_prefix``."""
+    when given, image prompts after their image block with ``reuse_image_prefix`` (kept across batches in
+    ``image_blocks``)."""
     prompts = [_prompt(job, load) for job in jobs]
     answers = generate_answers(
-        handle, prompts, template, settings.max_new_tokens, prefix, reuse_image_prefix=reuse_image_prefix
+        handle,
+        prompts,
+        template,
+        settings.max_new_tokens,
+        prefix,
+        reuse_image_prefix=reuse_image_prefix,
+        image_blocks=image_blocks,
     )
     scores = scores_from_logits(handle, answers.first_step_logits, template)
     texts = answers.texts
@@ -166,8 +175,9 @@ def mine(
     """Mine every job of ``settings``' shard into ``output``; rows already there are kept, not recomputed.
     A folder made with a different configuration is refused. One-token text prompts run after the
     template's shared prefix (built under the caller's hooks, see ``interp.shared_prefix``), and image
-    prompts after their image block, computed once per picture in a batch (``interp.image_prefix``), unless
-    ``share_prefix`` is False. Callers' hooks must treat every position alike (capture, clamping)."""
+    prompts after their image block, computed once per picture and kept for the next batches
+    (``interp.image_prefix``), unless ``share_prefix`` is False. Callers' hooks must treat every position
+    alike (capture, clamping) and stay the same for the whole call."""
     _check_conditions(handle, settings)
     fingerprint = run_fingerprint(handle.spec, template.describe(), questions, settings)
     store = MiningStore(output, fingerprint).open()
@@ -175,10 +185,11 @@ def mine(
     pending = [job for job in plan_jobs(questions, settings) if job.key not in done]
     load = load or default_image_loader(settings.blank_kind, settings.seed)
     prefix = _mining_prefix(handle, template, settings, pending, share_prefix)
+    blocks = ImageBlockCache() if share_prefix else None
     batches = map_batches(  # a batch that runs out of memory is retried at half the size
         pending,
         settings.batch_size,
-        lambda batch: mine_batch(handle, batch, template, settings, load, prefix, share_prefix),
+        lambda batch: mine_batch(handle, batch, template, settings, load, prefix, share_prefix, blocks),
         group=lambda job: job.condition,  # a batch is all of one image condition
         progress="mining" if progress else None,
     )
@@ -196,6 +207,7 @@ def mine(
             "shard": f"{settings.shard_index}/{settings.shard_count}",
             "shared_prefix_tokens": 0 if prefix is None else len(prefix.token_ids),
             "image_prefix_reused": share_prefix,
+            "image_blocks_computed": 0 if blocks is None else blocks.runs,
         },
     )
     write_provenance(output, provenance)

@@ -36,7 +36,7 @@ from flipbank.metrics import (
     swap_sensitivity,
     text_only_agreement,
 )
-from flipbank.mining_plan import MiningConfig
+from flipbank.mining_plan import MiningConfig, plan_jobs
 from flipbank.readers import CSV_COLUMNS, read_flipbank_csv, read_psf_mimic_json
 from flipbank.records import is_blank
 from flipbank.statistics import (
@@ -197,8 +197,9 @@ def test_a_non_finite_logit_is_reported_with_its_own_prompt(
             mine(tiny_handle, [question], CHAT_TEMPLATE, settings_, folder, progress=False)
     finally:
         hook.remove()
-    text = question.original_question if row == 0 else question.paraphrases[row - 1].text
-    assert f"question {question.question_id!r} variant {row} (none): {text!r}" in str(caught.value)
+    job = plan_jobs([question], settings_)[row]  # the batch's row ``row``
+    message = f"question {question.question_id!r} variant {job.variant_index} (none): {job.text!r}"
+    assert message in str(caught.value)
 
 
 # ---- metrics -----------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from flipbank.demo_images import render_synthetic_image
 from interp.forward import last_position_logits
 from interp.generation import generate_answers
 from interp.handle import ModelHandle
-from interp.image_prefix import image_block_end, image_prefix_inputs
+from interp.image_prefix import ImageBlock, ImageBlockCache, image_block_end, image_prefix_inputs
 from interp.prompts import CHAT_TEMPLATE, PromptInput, encode_prompts
 
 QUESTIONS = (
@@ -72,6 +72,43 @@ def test_batches_that_cannot_share_run_whole(tiny_handle: ModelHandle, pictures:
     assert image_prefix_inputs(tiny_handle, [PromptInput(q) for q in QUESTIONS], CHAT_TEMPLATE) is None
     distinct = [PromptInput(QUESTIONS[0], pictures[0]), PromptInput(QUESTIONS[1], pictures[1])]
     assert image_prefix_inputs(tiny_handle, distinct, CHAT_TEMPLATE) is None
+    blocks = ImageBlockCache()  # unless their blocks are kept for later batches
+    assert image_prefix_inputs(tiny_handle, distinct, CHAT_TEMPLATE, blocks) is not None
+    assert blocks.runs == 2
+
+
+def test_blocks_kept_across_batches_give_the_whole_prompt_logits(
+    tiny_handle: ModelHandle, pictures: list[Image.Image]
+) -> None:
+    prompts = _prompts(pictures)
+    blocks = ImageBlockCache()
+    first = image_prefix_inputs(tiny_handle, prompts[:3], CHAT_TEMPLATE, blocks)  # pictures 0 and 1
+    later = prompts[3:]  # picture 0, then picture 1: both blocks come from the cache
+    inputs = image_prefix_inputs(tiny_handle, later, CHAT_TEMPLATE, blocks)
+    assert first is not None and inputs is not None
+    assert blocks.runs == 2
+    whole = last_position_logits(tiny_handle, encode_prompts(tiny_handle, later, CHAT_TEMPLATE))
+    assert torch.allclose(whole, last_position_logits(tiny_handle, inputs), atol=1e-4, rtol=0)
+
+
+def _block(image: Image.Image, token_ids: tuple[int, ...] = (2, 7)) -> ImageBlock:
+    states = (torch.zeros(1, 1, len(token_ids), 4),)
+    return ImageBlock(image, token_ids, states, states)
+
+
+def test_a_cached_block_is_found_for_the_same_picture_and_tokens_only(pictures: list[Image.Image]) -> None:
+    blocks = ImageBlockCache(capacity=2)
+    blocks.put(_block(pictures[0]))
+    assert blocks.get(pictures[0], (2, 7)) is not None
+    assert blocks.get(pictures[0], (2, 8)) is None  # another prompt template
+    assert blocks.get(pictures[0].copy(), (2, 7)) is None  # equal pixels, another object
+    blocks.put(_block(pictures[1]))
+    blocks.get(pictures[0], (2, 7))  # now the newest
+    blocks.put(_block(pictures[0].copy()))  # beyond capacity: picture 1, the oldest, goes
+    assert blocks.get(pictures[1], (2, 7)) is None
+    assert blocks.get(pictures[0], (2, 7)) is not None
+    with pytest.raises(ValueError, match="capacity"):
+        ImageBlockCache(capacity=0)
 
 
 def test_the_image_block_ends_at_the_last_end_of_image_token() -> None:

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +10,7 @@ from experiments.steps.mining import NonFiniteMarginError, default_image_loader,
 from flipbank.demo_bank import load_demo_bank
 from flipbank.demo_images import write_synthetic_images
 from flipbank.images import BlankKind, ImageCondition
-from flipbank.mining_plan import MiningConfig
+from flipbank.mining_plan import MiningConfig, plan_jobs
 from flipbank.mining_store import ConfigMismatchError, merge_shards
 from flipbank.records import QuestionRecord
 from interp.forward import score_prompts
@@ -151,7 +152,8 @@ def test_non_finite_logits_name_the_prompt(demo_handle: ModelHandle, tmp_path: P
     handle = layer.register_forward_hook(poison)
     try:
         question = load_demo_bank()[0]
-        with pytest.raises(NonFiniteMarginError, match=question.original_question[:20]):
+        first = plan_jobs([question], MiningConfig())[0]  # the first row of the first batch
+        with pytest.raises(NonFiniteMarginError, match=re.escape(first.text)):
             mine(demo_handle, [question], FEW_SHOT_TEMPLATE, MiningConfig(), tmp_path, progress=False)
     finally:
         handle.remove()
@@ -201,6 +203,11 @@ def test_reusing_the_image_block_changes_no_row(
         )
         provenance = json.loads((output / "provenance.json").read_text())
         assert provenance["settings"]["image_prefix_reused"] is share
+        pictures = {(job.condition, job.image) for job in plan_jobs(image_questions, settings) if job.image}
+        blocks = provenance["settings"]["image_blocks_computed"]
+        # at most once per picture though pictures span batches (batches beyond tiny-mm's 64-token sliding
+        # window run whole and compute none)
+        assert 0 < blocks <= len(pictures) if share else blocks == 0
     reused, whole = frames
     assert list(reused["answer_text"]) == list(whole["answer_text"])
     assert (reused["margin"].to_numpy() - whole["margin"].to_numpy()).__abs__().max() < 1e-4
