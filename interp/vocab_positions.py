@@ -6,6 +6,8 @@ one matrix product only while the weight requires grad; on a frozen model (PEFT 
 an adapted model and of LoRA training) the vocabulary projection then runs as a batched product over a
 broadcast weight, 2.6× slower on the demo VLM's 262k-row unembedding (428 vs 166 ms for 16 prompts on a
 2-core CPU). An index tensor yields a contiguous copy, so every model runs the same single product.
+The indices stay on the CPU on purpose: torch moves a CPU index to whatever device holds the last hidden
+state, which with ``device_map="auto"`` is the last layer's, not the inputs'.
 
 >>> output = handle.model(**inputs, logits_to_keep=last_position())  # doctest: +SKIP
 >>> output.logits.shape  # (batch, 1, vocab)  # doctest: +SKIP
