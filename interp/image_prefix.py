@@ -47,8 +47,9 @@ class ImageBlock:
 
 class ImageBlockCache:
     """The image blocks of the ``capacity`` pictures used last, kept across the batches of one run; ``runs``
-    counts the blocks computed. A block carries the activations of the hooks that were active when it ran:
-    make one cache per run, under that run's hooks and model (``mine`` does), and never share it."""
+    counts the blocks put (each one computed). A block carries the activations of the hooks that were active
+    when it ran: make one cache per run, under that run's hooks and model (``mine`` does), and never share
+    it."""
 
     def __init__(self, capacity: int = 8) -> None:
         if capacity < 1:
@@ -66,7 +67,8 @@ class ImageBlockCache:
         return block
 
     def put(self, block: ImageBlock) -> None:
-        """Keep ``block`` as the newest, dropping the oldest beyond ``capacity``."""
+        """Keep ``block`` (just computed) as the newest, dropping the oldest beyond ``capacity``."""
+        self.runs += 1
         self._blocks[id(block.image)] = block
         self._blocks.move_to_end(id(block.image))
         while len(self._blocks) > self.capacity:
@@ -162,7 +164,6 @@ def _image_blocks(
         for row, block in zip(missing, new, strict=True):
             found[row] = block
             blocks.put(block)
-        blocks.runs += len(missing)
     return [block for block in found.values() if block is not None]
 
 
